@@ -1,0 +1,76 @@
+# kron: the verbs everyone uses. Every target works from a fresh clone: the first one
+# that needs Python creates .venv and installs kron with its dev/test extras.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+LOCAL := .local-cluster
+KUBECONFIG_LOCAL := $(CURDIR)/$(LOCAL)/kubeconfig
+CRD := crds/kron.dev_scheduledtasks.yaml
+export PYTHONPATH := $(CURDIR)/hack
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kron needs Python 3.11+")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+.PHONY: install
+install: $(STAMP) ## create .venv and install kron with dev and test extras
+
+.PHONY: binaries
+binaries: ## build (or reuse) the pinned Kubernetes, etcd, kwok and helm binaries
+	@bash hack/build-binaries.sh >/dev/null
+
+.PHONY: cluster-up
+cluster-up: $(STAMP) ## start the local control plane (idempotent); kubeconfig in .local-cluster/kubeconfig
+	$(PY) -m localcluster up
+
+.PHONY: cluster-down
+cluster-down: $(STAMP) ## stop the local control plane and remove its state
+	$(PY) -m localcluster down
+
+.PHONY: cluster-status
+cluster-status: $(STAMP) ## say which local control-plane components run
+	$(PY) -m localcluster status
+
+.PHONY: manifests
+manifests: $(STAMP) ## regenerate the CRD (and the chart's copy) from the pydantic models
+	$(PY) -m kron.api.crd --write
+
+.PHONY: verify
+verify: $(STAMP) ## lint, types, layering contracts, generated files fresh
+	$(VENV)/bin/ruff check operator tests hack
+	$(VENV)/bin/ruff format --check operator tests hack
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(PY) -m kron.api.crd --check
+
+.PHONY: test-unit
+test-unit: $(STAMP) ## pure tests only (no cluster)
+	$(PY) -m pytest tests/unit tests/contract -m 'not cluster'
+
+.PHONY: test
+test: $(STAMP) ## everything: unit, contract, integration on the local control plane (or KRON_TEST_KUBECONFIG)
+	$(PY) -m pytest
+
+.PHONY: bench-core
+bench-core: $(STAMP) ## benchmark the pure scheduling core (next-fire computation)
+	$(PY) hack/bench_core.py
+
+.PHONY: fmt
+fmt: $(STAMP) ## format and autofix
+	$(VENV)/bin/ruff format operator tests hack
+	$(VENV)/bin/ruff check --fix operator tests hack
+
+.PHONY: clean
+clean: ## remove build and test leftovers (not the binary cache)
+	rm -rf build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,36 @@
+"""Names shared by every layer: API group, labels and annotations.
+
+They are part of kron's public contract (users select runs by these labels and
+drive the operator with these annotations), so they live in one place.
+"""
+
+from typing import Final
+
+GROUP: Final = "kron.dev"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+KIND: Final = "ScheduledTask"
+PLURAL: Final = "scheduledtasks"
+SINGULAR: Final = "scheduledtask"
+SHORT_NAME: Final = "stask"
+CATEGORY: Final = "kron"
+CRD_NAME: Final = f"{PLURAL}.{GROUP}"
+
+# Labels on every run (Job or Pod).
+LABEL_TASK: Final = f"{GROUP}/task"
+LABEL_TASK_UID: Final = f"{GROUP}/task-uid"
+
+# Annotations on every run.
+ANN_SCHEDULED_TIME: Final = f"{GROUP}/scheduled-time"
+ANN_ATTEMPT: Final = f"{GROUP}/attempt"
+ANN_TRIGGER: Final = f"{GROUP}/trigger"
+
+# Imperative annotations on the task.
+ANN_RUN_NOW: Final = f"{GROUP}/run-now"
+ANN_BACKFILL: Final = f"{GROUP}/backfill"
+ANN_RESUME: Final = f"{GROUP}/resume"
+
+# Longest task name: `<task>-<10-digit unix seconds>` must fit a 63-character label
+# value (the Job controller copies the Job name into the `job-name` label).
+MAX_TASK_NAME_LENGTH: Final = 52
+MAX_RUN_NAME_LENGTH: Final = 63
