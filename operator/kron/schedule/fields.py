@@ -77,7 +77,7 @@ def expand_field(text: str, spec: FieldSpec, expression: str) -> frozenset[int]:
     if text == "?":
         if not spec.allows_question:
             raise fail('"?" is allowed only in day-of-month and day-of-week')
-        return frozenset(range(spec.low, spec.high + 1)) - {7}
+        text = "*"
     values: set[int] = set()
     for item in text.split(","):
         if not item:
