@@ -34,3 +34,12 @@ ANN_RESUME: Final = f"{GROUP}/resume"
 # value (the Job controller copies the Job name into the `job-name` label).
 MAX_TASK_NAME_LENGTH: Final = 52
 MAX_RUN_NAME_LENGTH: Final = 63
+
+# Shape limits of the ScheduledTask API (schema maxima; also bound CEL cost).
+MAX_SCHEDULES: Final = 16
+MAX_EXCLUDE_SCHEDULES: Final = 16
+MAX_EXPRESSION_LENGTH: Final = 256
+MAX_TIME_ZONE_LENGTH: Final = 64
+MAX_JITTER_SECONDS: Final = 86_400
+MAX_HISTORY: Final = 10
+MAX_UPCOMING: Final = 5

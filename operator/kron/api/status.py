@@ -1,0 +1,180 @@
+"""The observed state of a ScheduledTask, written only by the operator.
+
+Status models ignore unknown fields, so an operator can read what a newer version
+wrote. The runs themselves (Jobs/Pods with their ``kron.dev/scheduled-time``
+annotation) are the durable record; status is a summary the planner can rebuild.
+"""
+
+from typing import Annotated
+
+from pydantic import Field, computed_field
+
+from kron.api.base import SchemaExtra, StatusModel, UtcDateTime
+from kron.api.constants import MAX_HISTORY, MAX_UPCOMING
+from kron.api.enums import ConditionStatus, PendingReason, RunKind, RunResult, Trigger
+
+_ATTEMPT = "0 for the first run of a tick, n for its n-th retry."
+
+
+class Condition(StatusModel):
+    """One aspect of the task's state (Ready, Degraded), as in every Kubernetes API."""
+
+    type: str = Field(description="Condition type: Ready or Degraded.")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    reason: str = Field(
+        "",
+        description="One CamelCase word for the state, e.g. Scheduled, Suspended, Completed, "
+        "InvalidSchedule, InvalidTimeZone, TooManyFailures.",
+    )
+    message: str = Field("", description="Human-readable details.")
+    last_transition_time: UtcDateTime | None = Field(None, description="When status last changed.")
+    observed_generation: int | None = Field(
+        None, ge=0, description="The metadata.generation this condition was computed from."
+    )
+
+
+class ActiveRun(StatusModel):
+    """A run (Job or Pod) that has not finished."""
+
+    name: str = Field(description="Name of the Job or Pod.")
+    kind: RunKind = Field(description="Job or Pod.")
+    uid: str | None = Field(None, description="UID of the Job or Pod.")
+    scheduled_time: UtcDateTime = Field(description="Nominal time of the tick this run is for.")
+    attempt: int = Field(0, ge=0, description=_ATTEMPT)
+
+
+class PendingRun(StatusModel):
+    """A tick waiting to start: queued behind an active run, or a retry waiting its backoff."""
+
+    name: str | None = Field(
+        None,
+        description="Name the run will get, when it is not derived from the tick (a queued "
+        "manual run).",
+    )
+    scheduled_time: UtcDateTime = Field(description="Nominal time of the tick.")
+    attempt: int = Field(0, ge=0, description=_ATTEMPT)
+    not_before: UtcDateTime | None = Field(
+        None, description="Earliest start (end of the retry backoff). Unset: as soon as possible."
+    )
+    not_after: UtcDateTime | None = Field(
+        None,
+        description="Latest start: a queued tick past startingDeadlineSeconds is missed, a retry "
+        "past the next scheduled tick (stopAtNextSchedule) is dropped.",
+    )
+    trigger: Trigger = Field(description="Why the run will start.")
+    reason: PendingReason = Field(
+        description="Queued (held by concurrencyPolicy Queue) or Retry (waiting to retry)."
+    )
+
+
+class HistoryEntry(StatusModel):
+    """How one tick ended; the newest entries are kept."""
+
+    scheduled_time: UtcDateTime = Field(description="Nominal time of the tick.")
+    name: str | None = Field(
+        None, description="The run's Job or Pod name; unset when no run was created."
+    )
+    attempt: int = Field(0, ge=0, description=_ATTEMPT)
+    trigger: Trigger = Field(description="Why the tick was handled.")
+    result: RunResult = Field(description="Succeeded, Failed, Missed, Skipped or Excluded.")
+    start_time: UtcDateTime | None = Field(None, description="When the run was created.")
+    completion_time: UtcDateTime | None = Field(None, description="When the run finished.")
+    message: str | None = Field(None, description="Why it ended this way, in a few words.")
+
+
+class RunCounts(StatusModel):
+    """Totals since the task was created."""
+
+    fired: int = Field(0, ge=0, description="Runs created (all triggers, retries included).")
+    succeeded: int = Field(0, ge=0, description="Runs that succeeded.")
+    failed: int = Field(0, ge=0, description="Runs that failed.")
+    retried: int = Field(0, ge=0, description="Retry runs created.")
+    missed: int = Field(0, ge=0, description="Ticks that could not start in time.")
+    skipped: int = Field(0, ge=0, description="Ticks skipped (Forbid, suspended).")
+    excluded: int = Field(0, ge=0, description="Ticks matching excludeSchedules.")
+
+
+class HandledRequests(StatusModel):
+    """The last value of each imperative annotation the operator acted on.
+
+    Kept so that a re-applied annotation never acts twice, even after its run was
+    cleaned up from the cluster and from history.
+    """
+
+    run_now: str | None = Field(None, description="Last handled kron.dev/run-now token.")
+    backfill: str | None = Field(
+        None, description="Last handled kron.dev/backfill interval (<from>/<to>)."
+    )
+    backfill_cursor: UtcDateTime | None = Field(
+        None,
+        description="Nominal time of the newest tick of that backfill already fired; the "
+        "backfill is complete when it reaches the interval's end.",
+    )
+    resume: str | None = Field(None, description="Last handled kron.dev/resume token.")
+
+
+_CONDITIONS_LIST = SchemaExtra(
+    {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]}
+)
+
+
+class ScheduledTaskStatus(StatusModel):
+    """What the operator observed and decided, for kubectl, kstatus and the next reconcile."""
+
+    observed_generation: int | None = Field(
+        None, ge=0, description="The metadata.generation of the spec this status reflects."
+    )
+    conditions: Annotated[list[Condition], _CONDITIONS_LIST] = Field(
+        default_factory=list,
+        description="Ready (schedule valid and tracked) and Degraded (last run failed after "
+        "retries).",
+    )
+    schedule_summary: str | None = Field(
+        None, description="The schedule in short, for the SCHEDULE column of kubectl get."
+    )
+    next_schedule_time: UtcDateTime | None = Field(
+        None, description="When the task fires next (after jitter)."
+    )
+    upcoming_schedule_times: list[UtcDateTime] = Field(
+        default_factory=list,
+        max_length=MAX_UPCOMING,
+        description=f"The next {MAX_UPCOMING} fire times (after jitter).",
+    )
+    last_schedule_time: UtcDateTime | None = Field(
+        None,
+        description="Nominal time of the newest tick handled; catch-up starts after it.",
+    )
+    last_successful_time: UtcDateTime | None = Field(None, description="When a run last succeeded.")
+    last_failure_time: UtcDateTime | None = Field(None, description="When a run last failed.")
+    consecutive_failures: int = Field(
+        0, ge=0, description="Failed runs (retries exhausted) since the last success."
+    )
+    active: list[ActiveRun] = Field(default_factory=list, description="Runs not finished.")
+    pending: list[PendingRun] = Field(
+        default_factory=list, description="The queued tick and the next retry, if any."
+    )
+    history: list[HistoryEntry] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY,
+        description=f"The last {MAX_HISTORY} handled ticks, newest first.",
+    )
+    counts: RunCounts = Field(default_factory=RunCounts, description="Totals by outcome.")
+    handled_requests: HandledRequests = Field(
+        default_factory=HandledRequests,
+        description="Imperative annotations already acted on.",
+    )
+    schedule_hash: str | None = Field(
+        None,
+        description="Fingerprint of the schedule fields the status was computed for.",
+    )
+    schedule_changed_time: UtcDateTime | None = Field(
+        None,
+        description="When the operator first saw scheduleHash; ticks before it are never "
+        "caught up.",
+    )
+
+    @computed_field(description="Number of active runs, for the ACTIVE column of kubectl get.")  # type: ignore[prop-decorator]
+    @property
+    def active_count(self) -> int:
+        """Derived from ``active`` so that it can never disagree with it."""
+        return len(self.active)
