@@ -1,0 +1,1 @@
+"""Contract tests: the models, the generated CRD, the chart copy and the API server agree."""
