@@ -35,7 +35,9 @@ KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 #   are rejected without it) and SA tokens work, so RBAC tests use real identities;
 # - ttl-after-finished: Jobs with ttlSecondsAfterFinished are cleaned up;
 # - deployment, replicaset: the operator itself and test Deployments run as Pods;
-# - root-ca-certificate-publisher: the kube-root-ca.crt ConfigMap SA token volumes name.
+# - root-ca-certificate-publisher: the kube-root-ca.crt ConfigMap SA token volumes name;
+# - clusterrole-aggregation: fills the aggregated ClusterRoles view, edit and admin
+#   (empty without it), which charts and RoleBindings commonly grant.
 CONTROLLERS = (
     "job-controller",
     "cronjob-controller",
@@ -47,6 +49,7 @@ CONTROLLERS = (
     "deployment-controller",
     "replicaset-controller",
     "root-ca-certificate-publisher-controller",
+    "clusterrole-aggregation-controller",
 )
 
 # Upstream defaults are 400 and 200, sized for API servers shared by many tenants. Their
