@@ -1,0 +1,38 @@
+"""The planner: pure decisions for one task.
+
+`plan(TaskInput, now) -> Plan`. It never imports kopf, kubernetes or prometheus
+and never reads the clock; the engine feeds it observations and executes its plan.
+"""
+
+from kron.planner.plan import invalid_plan, plan, schedule_fingerprint, timeline_for
+from kron.planner.records import (
+    CreateFailure,
+    CreateRun,
+    DeleteReason,
+    DeleteRun,
+    EventType,
+    FailureKind,
+    ObservedRun,
+    Plan,
+    RunPhase,
+    TaskEvent,
+    TaskInput,
+)
+
+__all__ = [
+    "CreateFailure",
+    "CreateRun",
+    "DeleteReason",
+    "DeleteRun",
+    "EventType",
+    "FailureKind",
+    "ObservedRun",
+    "Plan",
+    "RunPhase",
+    "TaskEvent",
+    "TaskInput",
+    "invalid_plan",
+    "plan",
+    "schedule_fingerprint",
+    "timeline_for",
+]

@@ -1,0 +1,64 @@
+"""Condition bookkeeping with Kubernetes semantics.
+
+`lastTransitionTime` moves only when a condition's status flips, never when only
+its reason or message changes; every write stamps `observedGeneration`, so
+kstatus (Argo CD, Flux) can tell a stale condition from a fresh one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kron.api import Condition, ConditionStatus, ScheduledTaskStatus
+
+READY = "Ready"
+DEGRADED = "Degraded"
+
+
+class Reason:
+    """Condition reasons of api.md (and two for Degraded)."""
+
+    SCHEDULED = "Scheduled"
+    SUSPENDED = "Suspended"
+    COMPLETED = "Completed"
+    INVALID_SCHEDULE = "InvalidSchedule"
+    INVALID_TIME_ZONE = "InvalidTimeZone"
+    TOO_MANY_FAILURES = "TooManyFailures"
+    RUN_FAILED = "RunFailed"
+    RUN_SUCCEEDED = "RunSucceeded"
+    NAME_CONFLICT = "NameConflict"
+
+
+def get_condition(status: ScheduledTaskStatus, type_: str) -> Condition | None:
+    return next((c for c in status.conditions if c.type == type_), None)
+
+
+def set_condition(
+    status: ScheduledTaskStatus,
+    type_: str,
+    value: ConditionStatus,
+    reason: str,
+    message: str,
+    *,
+    now: datetime,
+    generation: int,
+) -> None:
+    current = get_condition(status, type_)
+    if current is None:
+        status.conditions.append(
+            Condition(
+                type=type_,
+                status=value,
+                reason=reason,
+                message=message,
+                last_transition_time=now,
+                observed_generation=generation,
+            )
+        )
+        return
+    if current.status != value:
+        current.last_transition_time = now
+    current.status = value
+    current.reason = reason
+    current.message = message
+    current.observed_generation = generation

@@ -1,0 +1,238 @@
+"""One planning pass: the mutable working state shared by the planner's steps.
+
+`plan()` builds a `Pass` from a `TaskInput`, runs its steps (outcomes, requests,
+ticks, pending work, cleanup) over it, and turns it into a `Plan`. The helpers
+here are the vocabulary those steps share: record a history entry, count, emit an
+event, and admit a new run through the task's concurrency policy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from kron.api import (
+    CatchUpPolicy,
+    ConcurrencyPolicy,
+    HistoryEntry,
+    PendingReason,
+    PendingRun,
+    RunKind,
+    RunResult,
+    ScheduledTaskSpec,
+    ScheduledTaskStatus,
+    Trigger,
+)
+from kron.planner.records import (
+    CreateRun,
+    DeleteReason,
+    DeleteRun,
+    EventType,
+    ObservedRun,
+    Plan,
+    TaskEvent,
+    TaskInput,
+)
+from kron.planner.timeutil import rfc3339, to_time
+from kron.schedule import Timeline
+
+HISTORY_LIMIT = 10
+
+
+@dataclass(slots=True)
+class Pass:
+    task: TaskInput
+    now: float
+    timeline: Timeline
+    status: ScheduledTaskStatus
+    plan: Plan
+    cursor: int
+    runs: dict[str, ObservedRun] = field(default_factory=dict)
+    active: dict[str, ObservedRun] = field(default_factory=dict)
+    """Runs that count as running: unfinished, not being deleted, or created in this pass."""
+
+    @property
+    def spec(self) -> ScheduledTaskSpec:
+        return self.task.spec
+
+    @property
+    def kind(self) -> RunKind:
+        return self.task.spec.kind
+
+    # -- recording ---------------------------------------------------------
+
+    def event(self, type_: EventType, reason: str, message: str) -> None:
+        self.plan.events.append(TaskEvent(type_, reason, message))
+
+    def history(
+        self,
+        result: RunResult,
+        nominal: int,
+        *,
+        trigger: Trigger,
+        name: str | None = None,
+        attempt: int = 0,
+        started: float | None = None,
+        finished: float | None = None,
+        message: str = "",
+    ) -> None:
+        entry = HistoryEntry(
+            scheduled_time=to_time(nominal),
+            name=name,
+            attempt=attempt,
+            trigger=trigger,
+            result=result,
+            start_time=to_time(started) if started is not None else None,
+            completion_time=to_time(finished) if finished is not None else None,
+            message=message or None,
+        )
+        self.status.history.insert(0, entry)
+        del self.status.history[HISTORY_LIMIT:]
+
+    # -- starting runs -------------------------------------------------------
+
+    def create(
+        self,
+        name: str,
+        nominal: int,
+        *,
+        attempt: int,
+        trigger: Trigger,
+        fire_at: float,
+        expires_at: float | None,
+    ) -> None:
+        self.plan.creates.append(CreateRun(name, nominal, attempt, trigger, fire_at, expires_at))
+        self.active[name] = ObservedRun(
+            name=name,
+            kind=self.kind,
+            nominal=nominal,
+            attempt=attempt,
+            trigger=trigger,
+            in_flight=True,
+        )
+        self.status.counts.fired += 1
+        if trigger is Trigger.RETRY:
+            self.status.counts.retried += 1
+
+    def admit(
+        self,
+        name: str,
+        nominal: int,
+        *,
+        trigger: Trigger,
+        fire_at: float,
+        expires_at: float | None,
+        force: bool = False,
+    ) -> bool:
+        """Start a new run (attempt 0) under the concurrency policy.
+
+        Returns False when the policy held it back (skipped or queued).
+        """
+        policy = self.spec.concurrency_policy
+        if force or policy is ConcurrencyPolicy.ALLOW or not self.active:
+            self.create(
+                name, nominal, attempt=0, trigger=trigger, fire_at=fire_at, expires_at=expires_at
+            )
+            return True
+        if policy is ConcurrencyPolicy.FORBID:
+            self.skip(nominal, trigger, f"run {', '.join(sorted(self.active))} still active")
+            return False
+        if policy is ConcurrencyPolicy.REPLACE:
+            self.replace_active(by=name)
+            self.create(
+                name, nominal, attempt=0, trigger=trigger, fire_at=fire_at, expires_at=expires_at
+            )
+            return True
+        self.enqueue(name, nominal, trigger=trigger, fire_at=fire_at)
+        return False
+
+    def skip(self, nominal: int, trigger: Trigger, why: str) -> None:
+        self.status.counts.skipped += 1
+        self.history(RunResult.SKIPPED, nominal, trigger=trigger, message=f"Forbid: {why}")
+        self.event(
+            EventType.NORMAL,
+            "Skipped",
+            f"Skipped the tick of {rfc3339(nominal)}: concurrencyPolicy Forbid and {why}",
+        )
+
+    def replace_active(self, *, by: str) -> None:
+        for run in sorted(self.active.values(), key=lambda r: r.nominal):
+            unsent = next((c for c in self.plan.creates if c.name == run.name), None)
+            if unsent is not None:
+                # Decided in this very pass: simply never create it.
+                self.plan.creates.remove(unsent)
+                self.status.counts.fired -= 1
+                self.status.counts.skipped += 1
+                self.history(
+                    RunResult.SKIPPED, run.nominal, trigger=run.trigger, message=f"replaced by {by}"
+                )
+                del self.active[run.name]
+                continue
+            if run.in_flight:
+                # Sent in an earlier pass, not confirmed yet: it cannot be deleted
+                # before it exists, so it is left to run alongside.
+                continue
+            self.plan.deletes.append(DeleteRun(run.name, run.kind, run.uid, DeleteReason.REPLACED))
+            self.status.counts.failed += 1
+            self.history(
+                RunResult.FAILED,
+                run.nominal,
+                trigger=run.trigger,
+                name=run.name,
+                attempt=run.attempt,
+                started=run.started,
+                finished=self.now,
+                message=f"replaced by {by}",
+            )
+            self.event(
+                EventType.NORMAL, "Replaced", f"Deleted active run {run.name}: replaced by {by}"
+            )
+            del self.active[run.name]
+
+    def enqueue(self, name: str, nominal: int, *, trigger: Trigger, fire_at: float) -> None:
+        queued = [p for p in self.status.pending if p.reason is PendingReason.QUEUED]
+        for old in queued:
+            self.status.pending.remove(old)
+            self.status.counts.skipped += 1
+            self.history(
+                RunResult.SKIPPED,
+                int(old.scheduled_time.timestamp()),
+                trigger=old.trigger,
+                message=f"Queue: superseded by the tick of {rfc3339(nominal)}",
+            )
+        deadline = self.spec.starting_deadline_seconds
+        self.status.pending.append(
+            PendingRun(
+                name=name,
+                scheduled_time=to_time(nominal),
+                attempt=0,
+                not_before=to_time(fire_at),
+                not_after=to_time(fire_at + deadline) if deadline is not None else None,
+                trigger=trigger,
+                reason=PendingReason.QUEUED,
+            )
+        )
+
+    # -- deadlines -----------------------------------------------------------
+
+    def expiry(self, fire_at: float, trigger: Trigger) -> float | None:
+        """Until when the executor keeps retrying the create of a tick's run.
+
+        `startingDeadlineSeconds` counts from the fire time (nominal + jitter):
+        jitter is a delay the task asked for, not lateness.
+        """
+        deadline = self.spec.starting_deadline_seconds
+        if deadline is not None:
+            return fire_at + deadline
+        if (
+            trigger in (Trigger.SCHEDULE, Trigger.CATCH_UP)
+            and self.spec.catch_up_policy is not CatchUpPolicy.ALL
+        ):
+            # Superseded by the next tick: under Latest/None a stale create is missed.
+            nxt = self.timeline.next_tick(math.floor(fire_at))
+            return nxt.fire_at if nxt is not None else None
+        return None
+
+    @property
+    def now_int(self) -> int:
+        return math.floor(self.now)

@@ -1,0 +1,216 @@
+"""What happened to runs since the last pass: finished, vanished, failed to create.
+
+A run is accounted for exactly once: when it leaves `status.active`. Success
+resets the failure streak; a failure either schedules a schedule-level retry
+(`retryPolicy`) or, once retries are exhausted, counts towards
+`suspendAfterFailures` and marks the task Degraded.
+"""
+
+from __future__ import annotations
+
+from kron.api import ConditionStatus, PendingReason, PendingRun, RunResult, Trigger
+from kron.planner.conditions import DEGRADED, Reason, set_condition
+from kron.planner.context import Pass
+from kron.planner.records import EventType, FailureKind, ObservedRun, RunPhase
+from kron.planner.timeutil import rfc3339, to_time
+
+RETRYABLE_TRIGGERS = frozenset(
+    {Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.BACKFILL, Trigger.RETRY}
+)
+"""Manual runs are not retried: whoever triggered one can trigger it again."""
+
+
+def absorb_create_failures(p: Pass) -> set[str]:
+    """Record the executor's failures; returns the run names they concern."""
+    names: set[str] = set()
+    for failure in p.task.failures:
+        names.add(failure.name)
+        p.active.pop(failure.name, None)
+        if failure.kind is FailureKind.EXPIRED:
+            p.status.counts.missed += 1
+            p.history(
+                RunResult.MISSED,
+                failure.nominal,
+                trigger=failure.trigger,
+                name=failure.name,
+                attempt=failure.attempt,
+                message=f"not created in time: {failure.message}",
+            )
+            p.event(
+                EventType.WARNING,
+                "Missed",
+                f"Run {failure.name} could not be created before its deadline: {failure.message}",
+            )
+        elif failure.kind is FailureKind.CONFLICT:
+            p.status.counts.failed += 1
+            p.history(
+                RunResult.FAILED,
+                failure.nominal,
+                trigger=failure.trigger,
+                name=failure.name,
+                message=failure.message,
+            )
+            set_condition(
+                p.status,
+                DEGRADED,
+                ConditionStatus.TRUE,
+                Reason.NAME_CONFLICT,
+                failure.message,
+                now=to_time(p.now),
+                generation=p.task.generation,
+            )
+            p.event(EventType.WARNING, "Failed", failure.message)
+        else:
+            p.status.counts.failed += 1
+            p.history(
+                RunResult.FAILED,
+                failure.nominal,
+                trigger=failure.trigger,
+                name=failure.name,
+                attempt=failure.attempt,
+                finished=failure.at,
+                message=f"create rejected: {failure.message}",
+            )
+            # Retrying a create the API server refused would fail the same way.
+            final_failure(
+                p, failure.name, f"the API server refused the run: {failure.message}", at=failure.at
+            )
+    return names
+
+
+def absorb_finished(p: Pass, already_recorded: set[str]) -> None:
+    """Account for every run that was active at the last pass and no longer is."""
+    for entry in list(p.status.active):
+        if entry.name in already_recorded:
+            continue
+        run = p.runs.get(entry.name)
+        if run is not None and run.phase is RunPhase.ACTIVE and not run.deleting:
+            continue
+        if run is None or (run.deleting and run.phase is RunPhase.ACTIVE):
+            nominal = int(entry.scheduled_time.timestamp())
+            trigger = run.trigger if run is not None else Trigger.SCHEDULE
+            p.status.counts.failed += 1
+            p.history(
+                RunResult.FAILED,
+                nominal,
+                trigger=trigger,
+                name=entry.name,
+                attempt=entry.attempt,
+                finished=p.now,
+                message="deleted before it finished",
+            )
+            continue
+        if run.phase is RunPhase.SUCCEEDED:
+            _succeeded(p, run)
+        else:
+            _failed(p, run)
+
+
+def _succeeded(p: Pass, run: ObservedRun) -> None:
+    finished = run.finished if run.finished is not None else p.now
+    p.status.counts.succeeded += 1
+    p.status.last_successful_time = to_time(finished)
+    p.status.consecutive_failures = 0
+    p.history(
+        RunResult.SUCCEEDED,
+        run.nominal,
+        trigger=run.trigger,
+        name=run.name,
+        attempt=run.attempt,
+        started=run.started,
+        finished=finished,
+        message=run.message,
+    )
+    set_condition(
+        p.status,
+        DEGRADED,
+        ConditionStatus.FALSE,
+        Reason.RUN_SUCCEEDED,
+        f"last run {run.name} succeeded",
+        now=to_time(p.now),
+        generation=p.task.generation,
+    )
+    p.event(EventType.NORMAL, "Succeeded", f"Run {run.name} succeeded")
+
+
+def _failed(p: Pass, run: ObservedRun) -> None:
+    finished = run.finished if run.finished is not None else p.now
+    p.status.counts.failed += 1
+    p.history(
+        RunResult.FAILED,
+        run.nominal,
+        trigger=run.trigger,
+        name=run.name,
+        attempt=run.attempt,
+        started=run.started,
+        finished=finished,
+        message=run.message,
+    )
+    policy = p.spec.retry_policy
+    if (
+        policy is not None
+        and run.trigger in RETRYABLE_TRIGGERS
+        and run.attempt < policy.max_retries
+    ):
+        backoff = policy.backoff
+        delay = min(
+            backoff.initial_seconds * backoff.multiplier**run.attempt, float(backoff.max_seconds)
+        )
+        not_before = finished + delay
+        not_after = _retry_limit(p, run) if policy.stop_at_next_schedule else None
+        if not_after is None or not_before < not_after:
+            p.status.pending.append(
+                PendingRun(
+                    scheduled_time=to_time(run.nominal),
+                    attempt=run.attempt + 1,
+                    not_before=to_time(not_before),
+                    not_after=to_time(not_after) if not_after is not None else None,
+                    trigger=Trigger.RETRY,
+                    reason=PendingReason.RETRY,
+                )
+            )
+            p.event(
+                EventType.WARNING,
+                "Retrying",
+                f"Run {run.name} failed ({run.message or 'no message'}); retry "
+                f"{run.attempt + 1}/{policy.max_retries} not before {rfc3339(not_before)}",
+            )
+            return
+        message = f"{run.message or 'failed'} (no retry: the next scheduled tick comes first)"
+        final_failure(p, run.name, message, at=finished)
+        return
+    final_failure(p, run.name, run.message or "failed", at=finished)
+
+
+def _retry_limit(p: Pass, run: ObservedRun) -> float | None:
+    """`stopAtNextSchedule`: no retry starts after the tick that follows the failed
+    one. For backfill runs (old nominal times) the tick that follows their start."""
+    base = run.nominal
+    if run.trigger is Trigger.BACKFILL:
+        base = int(run.created if run.created is not None else p.now)
+    nxt = p.timeline.next_tick(base)
+    return float(nxt.nominal) if nxt is not None else None
+
+
+def final_failure(p: Pass, name: str, message: str, *, at: float) -> None:
+    """A run failed for good: count the streak, mark Degraded, maybe stop firing."""
+    p.status.consecutive_failures += 1
+    p.status.last_failure_time = to_time(at)
+    set_condition(
+        p.status,
+        DEGRADED,
+        ConditionStatus.TRUE,
+        Reason.RUN_FAILED,
+        f"run {name} failed: {message}",
+        now=to_time(p.now),
+        generation=p.task.generation,
+    )
+    p.event(EventType.WARNING, "Failed", f"Run {name} failed: {message}")
+    limit = p.spec.suspend_after_failures
+    if limit is not None and p.status.consecutive_failures == limit:
+        p.event(
+            EventType.WARNING,
+            "TooManyFailures",
+            f"{limit} consecutive runs failed; no new runs until the spec changes "
+            "or the kron.dev/resume annotation gets a new value",
+        )
