@@ -17,7 +17,12 @@ from contract.corpus import INVALID_EXPRESSIONS, LENIENT_EXPRESSIONS, VALID_EXPR
 from contract.samples import BAD, VALID, Bad, repository_samples, task
 from contract.test_models import FULL_STATUS
 from kron.api import ScheduledTask, ScheduledTaskStatus, cel
-from kron.api.constants import CRD_NAME
+from kron.api.constants import (
+    CRD_NAME,
+    MAX_EXCLUDE_SCHEDULES,
+    MAX_EXPRESSION_LENGTH,
+    MAX_SCHEDULES,
+)
 from kron.api.crd import render_crd
 from kron.schedule import ScheduleError, parse_expression
 from support.cluster import ClusterHandle
@@ -217,3 +222,22 @@ def test_server_agrees_with_the_admission_emulation_and_is_never_stricter_than_k
     assert server == emulated
     stricter = [text for text, ok in server.items() if not ok and _python_accepts(text)]
     assert stricter == []
+
+
+def test_largest_object_stays_within_the_cel_cost_budget(
+    cluster: ClusterHandle, scratch: str
+) -> None:
+    # 32 expressions of maximal length run every regex at its most expensive; the API
+    # server refuses the whole object if the rules' runtime cost exceeds its budget.
+    field = ",".join(["1-5/2"] * 8)
+    longest = " ".join([field] * 6)
+    longest = longest[: longest.rfind(",", 0, MAX_EXPRESSION_LENGTH)]
+    assert MAX_EXPRESSION_LENGTH - 6 < len(longest) <= MAX_EXPRESSION_LENGTH
+    assert _python_accepts(longest)
+    obj = task(
+        "largest",
+        schedule=None,
+        schedules=[longest] * MAX_SCHEDULES,
+        excludeSchedules=[longest] * MAX_EXCLUDE_SCHEDULES,
+    )
+    assert _dry_run(cluster, scratch, obj) == ""

@@ -72,8 +72,6 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
-        validate_default=False,
-        frozen=False,
     )
 
     def to_api(self) -> dict[str, Any]:

@@ -150,7 +150,9 @@ def render_crd() -> str:
 
 def render_readme(current: str) -> str:
     """``current`` README text with a fresh API reference section."""
-    return replace_section(current, render_reference(spec_schema(), status_schema()))
+    checks = [check.message for check in cel.EXPRESSION_CHECKS]
+    body = render_reference(spec_schema(), status_schema(), checks, cel.KNOWN_LENIENCIES)
+    return replace_section(current, body)
 
 
 def generated_files(root: Path) -> dict[Path, str]:

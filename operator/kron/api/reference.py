@@ -5,7 +5,7 @@ cannot drift from what ``kubectl explain`` shows: ``make verify`` fails if the
 README section is stale.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 START_MARKER = "<!-- api-reference:start -->"
@@ -86,7 +86,29 @@ def _table(path: str, node: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def render_reference(spec: Mapping[str, Any], status: Mapping[str, Any]) -> str:
+def _admission(checks: Sequence[str], leniencies: Sequence[str]) -> list[str]:
+    return [
+        "### Schedule expressions at admission",
+        "",
+        "`kubectl apply` rejects a malformed `schedule`, `schedules[i]` or "
+        "`excludeSchedules[i]` with a message naming the item and what is expected:",
+        "",
+        *(f"- {_escape(message)}" for message in checks),
+        "",
+        "A few mistakes pass admission and are reported by the operator as condition "
+        "`Ready=False` (reason `InvalidSchedule` or `InvalidTimeZone`):",
+        "",
+        *(f"- {_escape(text)}" for text in leniencies),
+        "",
+    ]
+
+
+def render_reference(
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any],
+    checks: Sequence[str] = (),
+    leniencies: Sequence[str] = (),
+) -> str:
     """Markdown for the spec and status schemas (the text between the README markers)."""
     lines = [
         "Generated from the models in `operator/kron/api` by `make manifests`; "
@@ -96,6 +118,8 @@ def render_reference(spec: Mapping[str, Any], status: Mapping[str, Any]) -> str:
     for root, schema in (("spec", spec), ("status", status)):
         for path, node in _objects(schema, root):
             lines += _table(path, node)
+    if checks:
+        lines += _admission(checks, leniencies)
     return "\n".join(lines)
 
 
