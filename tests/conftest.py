@@ -26,7 +26,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -79,12 +79,26 @@ def _check_reachable(handle: ClusterHandle, what: str) -> None:
 
 
 def _kind_cluster(request: pytest.FixtureRequest) -> ClusterHandle:
-    if shutil.which("docker") is None:
+    def give_up(reason: str) -> NoReturn:
         pytest.fail(
-            "--cluster=kind needs Docker and `docker` is not on PATH; "
-            "drop --cluster=kind to use the local control plane",
+            f"--cluster=kind needs {reason} (drop --cluster=kind to use the local control plane)",
             pytrace=False,
         )
+
+    if shutil.which("docker") is None:
+        give_up("Docker; `docker` is not on PATH")
+    try:
+        info = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        give_up("Docker; `docker info` hung for 30s")
+    if info.returncode != 0:
+        give_up(f"a running Docker daemon: {(info.stderr.strip().splitlines() or ['?'])[-1]}")
     kind = request.getfixturevalue("kind_cluster")  # pytest-kind: creates or reuses it
     kubectl = kubectl_for_external_cluster()
     if kubectl is None:
