@@ -61,6 +61,13 @@ class Pass:
 
     # -- recording ---------------------------------------------------------
 
+    def count(self, field: str, reason: str, n: int = 1) -> None:
+        """Add to `status.counts.<field>` and tally it by reason for metrics."""
+        counts = self.status.counts
+        setattr(counts, field, getattr(counts, field) + n)
+        key = (field, reason)
+        self.plan.tallies[key] = self.plan.tallies.get(key, 0) + n
+
     def event(self, type_: EventType, reason: str, message: str) -> None:
         self.plan.events.append(TaskEvent(type_, reason, message))
 
@@ -110,9 +117,9 @@ class Pass:
             trigger=trigger,
             in_flight=True,
         )
-        self.status.counts.fired += 1
+        self.count("fired", str(trigger))
         if trigger is Trigger.RETRY:
-            self.status.counts.retried += 1
+            self.count("retried", str(trigger))
 
     def admit(
         self,
@@ -147,7 +154,7 @@ class Pass:
         return False
 
     def skip(self, nominal: int, trigger: Trigger, why: str) -> None:
-        self.status.counts.skipped += 1
+        self.count("skipped", "Forbid")
         self.history(RunResult.SKIPPED, nominal, trigger=trigger, message=f"Forbid: {why}")
         self.event(
             EventType.NORMAL,
@@ -161,8 +168,8 @@ class Pass:
             if unsent is not None:
                 # Decided in this very pass: simply never create it.
                 self.plan.creates.remove(unsent)
-                self.status.counts.fired -= 1
-                self.status.counts.skipped += 1
+                self.count("fired", str(run.trigger), -1)
+                self.count("skipped", "Replaced")
                 self.history(
                     RunResult.SKIPPED, run.nominal, trigger=run.trigger, message=f"replaced by {by}"
                 )
@@ -173,7 +180,7 @@ class Pass:
                 # before it exists, so it is left to run alongside.
                 continue
             self.plan.deletes.append(DeleteRun(run.name, run.kind, run.uid, DeleteReason.REPLACED))
-            self.status.counts.failed += 1
+            self.count("failed", "Replaced")
             self.history(
                 RunResult.FAILED,
                 run.nominal,
@@ -193,7 +200,7 @@ class Pass:
         queued = [p for p in self.status.pending if p.reason is PendingReason.QUEUED]
         for old in queued:
             self.status.pending.remove(old)
-            self.status.counts.skipped += 1
+            self.count("skipped", "QueueFull")
             self.history(
                 RunResult.SKIPPED,
                 int(old.scheduled_time.timestamp()),

@@ -27,7 +27,7 @@ def absorb_create_failures(p: Pass) -> set[str]:
         names.add(failure.name)
         p.active.pop(failure.name, None)
         if failure.kind is FailureKind.EXPIRED:
-            p.status.counts.missed += 1
+            p.count("missed", "CreateExpired")
             p.history(
                 RunResult.MISSED,
                 failure.nominal,
@@ -42,7 +42,7 @@ def absorb_create_failures(p: Pass) -> set[str]:
                 f"Run {failure.name} could not be created before its deadline: {failure.message}",
             )
         elif failure.kind is FailureKind.CONFLICT:
-            p.status.counts.failed += 1
+            p.count("failed", "RunFailed")
             p.history(
                 RunResult.FAILED,
                 failure.nominal,
@@ -61,7 +61,7 @@ def absorb_create_failures(p: Pass) -> set[str]:
             )
             p.event(EventType.WARNING, "Failed", failure.message)
         else:
-            p.status.counts.failed += 1
+            p.count("failed", "RunFailed")
             p.history(
                 RunResult.FAILED,
                 failure.nominal,
@@ -89,7 +89,7 @@ def absorb_finished(p: Pass, already_recorded: set[str]) -> None:
         if run is None or (run.deleting and run.phase is RunPhase.ACTIVE):
             nominal = int(entry.scheduled_time.timestamp())
             trigger = run.trigger if run is not None else Trigger.SCHEDULE
-            p.status.counts.failed += 1
+            p.count("failed", "RunFailed")
             p.history(
                 RunResult.FAILED,
                 nominal,
@@ -108,7 +108,7 @@ def absorb_finished(p: Pass, already_recorded: set[str]) -> None:
 
 def _succeeded(p: Pass, run: ObservedRun) -> None:
     finished = run.finished if run.finished is not None else p.now
-    p.status.counts.succeeded += 1
+    p.count("succeeded", "RunSucceeded")
     p.status.last_successful_time = to_time(finished)
     p.status.consecutive_failures = 0
     p.history(
@@ -135,7 +135,7 @@ def _succeeded(p: Pass, run: ObservedRun) -> None:
 
 def _failed(p: Pass, run: ObservedRun) -> None:
     finished = run.finished if run.finished is not None else p.now
-    p.status.counts.failed += 1
+    p.count("failed", "RunFailed")
     p.history(
         RunResult.FAILED,
         run.nominal,

@@ -210,7 +210,7 @@ def _skip_held_backlog(p: Pass) -> None:
         if count > SCAN_LIMIT:
             break
     count = min(count, SCAN_LIMIT)
-    p.status.counts.skipped += count
+    p.count("skipped", _ready_reason(p.task.status) or Reason.SUSPENDED, count)
     more = "at least " if count >= SCAN_LIMIT else ""
     p.history(
         RunResult.SKIPPED,
@@ -235,7 +235,7 @@ def _ticks(p: Pass) -> None:
         return
     more = "at least " if selection.unscanned else ""
     for tick in sorted(selection.excluded, key=lambda t: t.nominal):
-        p.status.counts.excluded += 1
+        p.count("excluded", "Excluded")
         p.history(RunResult.EXCLUDED, tick.nominal, trigger=Trigger.SCHEDULE)
     if selection.excluded:
         p.event(
@@ -246,7 +246,8 @@ def _ticks(p: Pass) -> None:
         )
     if selection.missed:
         missed = sorted(selection.missed, key=lambda m: m.tick.nominal)
-        p.status.counts.missed += len(missed)
+        for m in missed:
+            p.count("missed", "Deadline" if m.reason == MissReason.DEADLINE else "CatchUp")
         for m in missed[-HISTORY_LIMIT:]:
             why = (
                 f"could not start within startingDeadlineSeconds={p.spec.starting_deadline_seconds}"
@@ -266,7 +267,7 @@ def _ticks(p: Pass) -> None:
         # Starting several ticks in one pass only to replace each by the next is
         # pointless churn: the newest starts, the others are skipped.
         for due in starts[:-1]:
-            p.status.counts.skipped += 1
+            p.count("skipped", "Replaced")
             p.history(
                 RunResult.SKIPPED,
                 due.tick.nominal,
@@ -302,16 +303,14 @@ def _pending(p: Pass) -> None:
                     at=p.now,
                 )
             else:
-                p.status.counts.missed += 1
+                p.count("missed", "Deadline")
                 p.history(
                     RunResult.MISSED,
                     nominal,
                     trigger=entry.trigger,
                     message="queued past startingDeadlineSeconds",
                 )
-                p.event(
-                    EventType.WARNING, "Missed", f"Queued tick of {rfc3339(nominal)} expired"
-                )
+                p.event(EventType.WARNING, "Missed", f"Queued tick of {rfc3339(nominal)} expired")
             continue
         if p.now < _not_before(entry, p.now):
             continue
@@ -343,7 +342,7 @@ def _not_before(entry: PendingRun, now: float) -> float:
 def _drop_queued(p: Pass, why: str) -> None:
     for entry in [e for e in p.status.pending if e.reason is PendingReason.QUEUED]:
         p.status.pending.remove(entry)
-        p.status.counts.skipped += 1
+        p.count("skipped", "Dropped")
         p.history(
             RunResult.SKIPPED,
             to_int_seconds(entry.scheduled_time),

@@ -155,3 +155,5 @@ class Plan:
     cleanup: list[DeleteRun] = field(default_factory=list)
     events: list[TaskEvent] = field(default_factory=list)
     wake_at: float | None = None
+    tallies: dict[tuple[str, str], int] = field(default_factory=dict)
+    """What this pass added to `status.counts`, by (field, reason), for metrics."""

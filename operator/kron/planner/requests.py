@@ -114,7 +114,7 @@ def _continue_backfill(p: Pass) -> None:
             return
         cursor = tick.nominal
         if tick.excluded:
-            p.status.counts.excluded += 1
+            p.count("excluded", "Excluded")
             p.history(RunResult.EXCLUDED, tick.nominal, trigger=Trigger.BACKFILL)
             continue
         name = run_name(p.task.name, tick.nominal)

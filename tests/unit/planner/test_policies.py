@@ -35,6 +35,7 @@ def test_forbid_skips_a_tick_while_a_run_is_active() -> None:
     nxt = plan(task(s, status=first.status, runs=(run(f"report-{T0}", T0),)), T0 + 60.1)
     assert nxt.creates == []
     assert nxt.status.counts.skipped == 1
+    assert nxt.tallies == {("skipped", "Forbid"): 1}
     assert nxt.status.history[0].result is RunResult.SKIPPED
     assert any(e.reason == "Skipped" and "Forbid" in e.message for e in nxt.events)
     assert nxt.status.last_schedule_time == to_time(T0 + 60)

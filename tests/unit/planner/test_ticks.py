@@ -59,6 +59,7 @@ def test_catch_up_latest_runs_only_the_most_recent_missed_tick() -> None:
     result = plan(task(spec(), status=status, resumed_at=T0 + 300.5), T0 + 300.6)
     assert [(c.nominal, c.trigger) for c in result.creates] == [(T0 + 300, Trigger.CATCH_UP)]
     assert result.status.counts.missed == 5
+    assert result.tallies == {("missed", "CatchUp"): 5, ("fired", "catch-up"): 1}
     assert result.status.history[0].result is RunResult.MISSED
     assert any(e.reason == "Missed" for e in result.events)
 
