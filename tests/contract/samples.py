@@ -266,3 +266,70 @@ BAD: list[Bad] = [
     ),
 ]
 """Mistakes with the field that must be named, at admission and in the models."""
+
+FULL_STATUS: Obj = {
+    "observedGeneration": 4,
+    "conditions": [
+        {
+            "type": "Ready",
+            "status": "True",
+            "reason": "Scheduled",
+            "message": "next at 2030-01-01T13:00:00Z",
+            "lastTransitionTime": "2030-01-01T00:00:00Z",
+            "observedGeneration": 4,
+        }
+    ],
+    "scheduleSummary": "0 * * * *",
+    "nextScheduleTime": "2030-01-01T13:00:00Z",
+    "upcomingScheduleTimes": ["2030-01-01T13:00:00Z", "2030-01-01T14:00:00Z"],
+    "lastScheduleTime": "2030-01-01T12:00:00Z",
+    "lastSuccessfulTime": "2030-01-01T11:00:30Z",
+    "lastFailureTime": "2030-01-01T10:00:30Z",
+    "consecutiveFailures": 0,
+    "active": [
+        {
+            "name": "t-1893499200",
+            "kind": "Job",
+            "uid": "u-1",
+            "scheduledTime": "2030-01-01T12:00:00Z",
+            "attempt": 0,
+        }
+    ],
+    "activeCount": 1,
+    "pending": [
+        {
+            "scheduledTime": "2030-01-01T10:00:00Z",
+            "attempt": 1,
+            "notBefore": "2030-01-01T12:05:00Z",
+            "trigger": "retry",
+            "reason": "Retry",
+        }
+    ],
+    "history": [
+        {
+            "scheduledTime": "2030-01-01T09:00:00Z",
+            "trigger": "schedule",
+            "result": "Missed",
+            "attempt": 0,
+            "message": "operator was down",
+        }
+    ],
+    "counts": {
+        "fired": 3,
+        "succeeded": 1,
+        "failed": 1,
+        "retried": 1,
+        "missed": 1,
+        "skipped": 0,
+        "excluded": 0,
+    },
+    "handledRequests": {
+        "runNow": "abc",
+        "backfill": "2029-12-01T00:00:00Z/2029-12-02T00:00:00Z",
+        "backfillCursor": "2029-12-01T06:00:00Z",
+        "resume": "r1",
+    },
+    "scheduleHash": "9f2c",
+    "scheduleChangedTime": "2029-12-31T00:00:00Z",
+}
+"""A status using every field, in the form the API server stores."""

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from contract.corpus import INVALID_EXPRESSIONS, LENIENT_EXPRESSIONS, VALID_EXPRESSIONS
-from contract.samples import BAD, VALID, Bad, repository_samples, task
-from contract.test_models import FULL_STATUS
+from contract.samples import BAD, FULL_STATUS, VALID, Bad, repository_samples, task
 from kron.api import ScheduledTask, ScheduledTaskStatus, cel
 from kron.api.constants import (
     CRD_NAME,

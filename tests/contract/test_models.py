@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from contract.samples import BAD, VALID, Bad, repository_samples, task
+from contract.samples import BAD, FULL_STATUS, VALID, Bad, repository_samples, task
 from kron.api import (
     Backoff,
     CatchUpPolicy,
@@ -200,72 +200,6 @@ def test_enum_values_are_the_api_strings() -> None:
 # --- status -------------------------------------------------------------------------------
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
-
-FULL_STATUS: dict[str, Any] = {
-    "observedGeneration": 4,
-    "conditions": [
-        {
-            "type": "Ready",
-            "status": "True",
-            "reason": "Scheduled",
-            "message": "next at 2030-01-01T13:00:00Z",
-            "lastTransitionTime": "2030-01-01T00:00:00Z",
-            "observedGeneration": 4,
-        }
-    ],
-    "scheduleSummary": "0 * * * *",
-    "nextScheduleTime": "2030-01-01T13:00:00Z",
-    "upcomingScheduleTimes": ["2030-01-01T13:00:00Z", "2030-01-01T14:00:00Z"],
-    "lastScheduleTime": "2030-01-01T12:00:00Z",
-    "lastSuccessfulTime": "2030-01-01T11:00:30Z",
-    "lastFailureTime": "2030-01-01T10:00:30Z",
-    "consecutiveFailures": 0,
-    "active": [
-        {
-            "name": "t-1893499200",
-            "kind": "Job",
-            "uid": "u-1",
-            "scheduledTime": "2030-01-01T12:00:00Z",
-            "attempt": 0,
-        }
-    ],
-    "activeCount": 1,
-    "pending": [
-        {
-            "scheduledTime": "2030-01-01T10:00:00Z",
-            "attempt": 1,
-            "notBefore": "2030-01-01T12:05:00Z",
-            "trigger": "retry",
-            "reason": "Retry",
-        }
-    ],
-    "history": [
-        {
-            "scheduledTime": "2030-01-01T09:00:00Z",
-            "trigger": "schedule",
-            "result": "Missed",
-            "attempt": 0,
-            "message": "operator was down",
-        }
-    ],
-    "counts": {
-        "fired": 3,
-        "succeeded": 1,
-        "failed": 1,
-        "retried": 1,
-        "missed": 1,
-        "skipped": 0,
-        "excluded": 0,
-    },
-    "handledRequests": {
-        "runNow": "abc",
-        "backfill": "2029-12-01T00:00:00Z/2029-12-02T00:00:00Z",
-        "backfillCursor": "2029-12-01T06:00:00Z",
-        "resume": "r1",
-    },
-    "scheduleHash": "9f2c",
-    "scheduleChangedTime": "2029-12-31T00:00:00Z",
-}
 
 
 def test_full_status_round_trips_exactly() -> None:
