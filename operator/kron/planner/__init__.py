@@ -4,6 +4,7 @@
 and never reads the clock; the engine feeds it observations and executes its plan.
 """
 
+from kron.planner.conditions import Reason
 from kron.planner.plan import invalid_plan, plan, schedule_fingerprint, timeline_for
 from kron.planner.records import (
     CreateFailure,
@@ -28,6 +29,7 @@ __all__ = [
     "FailureKind",
     "ObservedRun",
     "Plan",
+    "Reason",
     "RunPhase",
     "TaskEvent",
     "TaskInput",

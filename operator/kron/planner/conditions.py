@@ -23,6 +23,7 @@ class Reason:
     COMPLETED = "Completed"
     INVALID_SCHEDULE = "InvalidSchedule"
     INVALID_TIME_ZONE = "InvalidTimeZone"
+    INVALID_SPEC = "InvalidSpec"
     TOO_MANY_FAILURES = "TooManyFailures"
     RUN_FAILED = "RunFailed"
     RUN_SUCCEEDED = "RunSucceeded"

@@ -23,6 +23,7 @@ from kron.api import (
     ScheduledTaskStatus,
     Trigger,
 )
+from kron.api.constants import MAX_HISTORY
 from kron.planner.records import (
     CreateRun,
     DeleteReason,
@@ -35,8 +36,6 @@ from kron.planner.records import (
 )
 from kron.planner.timeutil import rfc3339, to_time
 from kron.schedule import Timeline
-
-HISTORY_LIMIT = 10
 
 
 @dataclass(slots=True)
@@ -94,7 +93,7 @@ class Pass:
             message=message or None,
         )
         self.status.history.insert(0, entry)
-        del self.status.history[HISTORY_LIMIT:]
+        del self.status.history[MAX_HISTORY:]
 
     # -- starting runs -------------------------------------------------------
 

@@ -25,9 +25,10 @@ from kron.api import (
     ScheduledTaskStatus,
     Trigger,
 )
+from kron.api.constants import MAX_HISTORY, MAX_UPCOMING
 from kron.planner import outcomes, requests
 from kron.planner.conditions import DEGRADED, READY, Reason, get_condition, set_condition
-from kron.planner.context import HISTORY_LIMIT, Pass
+from kron.planner.context import Pass
 from kron.planner.records import (
     DeleteReason,
     DeleteRun,
@@ -43,7 +44,6 @@ from kron.schedule import ScheduleError, Timeline, TimeZoneError, compile_timeli
 
 SCHEDULED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.RETRY})
 """Runs whose nominal time belongs to the schedule's own stream (the cursor)."""
-UPCOMING = 5
 HELD_REASONS = frozenset({Reason.SUSPENDED, Reason.TOO_MANY_FAILURES})
 
 
@@ -65,12 +65,6 @@ def schedule_fingerprint(spec: ScheduledTaskSpec) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def summarize(expressions: list[str]) -> str:
-    """The SCHEDULE column: the expression, or the first one and how many more."""
-    first = expressions[0]
-    return first if len(expressions) == 1 else f"{first} (+{len(expressions) - 1})"
-
-
 def timeline_for(spec: ScheduledTaskSpec, uid: str) -> Timeline:
     """The task's fire times; raises ScheduleError / TimeZoneError."""
     return compile_timeline(
@@ -89,7 +83,7 @@ def plan(task: TaskInput, now: float) -> Plan:
     try:
         timeline = timeline_for(task.spec, task.uid)
     except ScheduleError as err:
-        return invalid_plan(task.status, task.generation, err, now)
+        return invalid_plan(task.status, task.generation, error_reason(err), str(err), now)
 
     status = copy_status(task.status)
     p = Pass(
@@ -131,27 +125,29 @@ def plan(task: TaskInput, now: float) -> Plan:
 
 
 def invalid_plan(
-    status: ScheduledTaskStatus, generation: int, error: ScheduleError, now: float
+    status: ScheduledTaskStatus, generation: int, reason: str, message: str, now: float
 ) -> Plan:
-    """The task's schedule fields cannot be used: say so and fire nothing."""
+    """The task's spec cannot be used: say so on Ready and fire nothing.
+
+    `reason` is `InvalidSchedule`, `InvalidTimeZone` or `InvalidSpec`. The event is
+    only emitted when the condition changes, so re-planning stays quiet.
+    """
     new = copy_status(status)
-    invalid_zone = isinstance(error, TimeZoneError)
-    reason = Reason.INVALID_TIME_ZONE if invalid_zone else Reason.INVALID_SCHEDULE
+    previous = get_condition(status, READY)
     new.observed_generation = generation
     new.next_schedule_time = None
     new.upcoming_schedule_times = []
     set_condition(
-        new,
-        READY,
-        ConditionStatus.FALSE,
-        reason,
-        str(error),
-        now=to_time(now),
-        generation=generation,
+        new, READY, ConditionStatus.FALSE, reason, message, now=to_time(now), generation=generation
     )
     result = Plan(status=new)
-    result.events.append(TaskEvent(EventType.WARNING, "InvalidSchedule", str(error)))
+    if previous is None or (previous.reason, previous.message) != (reason, message):
+        result.events.append(TaskEvent(EventType.WARNING, reason, message))
     return result
+
+
+def error_reason(error: ScheduleError) -> str:
+    return Reason.INVALID_TIME_ZONE if isinstance(error, TimeZoneError) else Reason.INVALID_SCHEDULE
 
 
 # -- the steps of a pass, in order -------------------------------------------------
@@ -248,7 +244,7 @@ def _ticks(p: Pass) -> None:
         missed = sorted(selection.missed, key=lambda m: m.tick.nominal)
         for m in missed:
             p.count("missed", "Deadline" if m.reason == MissReason.DEADLINE else "CatchUp")
-        for m in missed[-HISTORY_LIMIT:]:
+        for m in missed[-MAX_HISTORY:]:
             why = (
                 f"could not start within startingDeadlineSeconds={p.spec.starting_deadline_seconds}"
                 " of its fire time"
@@ -393,10 +389,10 @@ def _finish(p: Pass, held: str | None) -> None:
         and not status.pending
         and status.handled_requests.backfill_cursor is None
     )
-    upcoming = [] if held else p.timeline.upcoming(p.cursor, UPCOMING)
+    upcoming = [] if held else p.timeline.upcoming(p.cursor, MAX_UPCOMING)
     status.upcoming_schedule_times = [to_time(t.fire_at) for t in upcoming]
     status.next_schedule_time = status.upcoming_schedule_times[0] if upcoming else None
-    status.schedule_summary = summarize(spec.expressions)
+    status.schedule_summary = spec.schedule_summary()
 
     now, gen = to_time(p.now), p.task.generation
     if held == Reason.TOO_MANY_FAILURES:
