@@ -1,0 +1,76 @@
+"""Thin kopf glue: watch events in, engine calls out.
+
+kopf watches ScheduledTasks and the runs (Jobs and bare Pods labelled
+`kron.dev/task-uid`, filtered server-side) and hands every event to the engine's
+index. There are no kopf timers, daemons, finalizers or progress annotations:
+the engine owns time, and ownerReferences remove runs with their task.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from kron.api import RunKind
+from kron.api.constants import GROUP, LABEL_TASK_UID, PLURAL, VERSION
+from kron.engine import Engine
+from kron.k8s.api import KubeApi
+from kron.settings import Settings
+
+WATCH_TIMEOUT = 300
+"""Server-side watch timeout: streams are re-opened (and bookmarks resumed) this often."""
+
+
+def kopf_settings(settings: Settings) -> kopf.OperatorSettings:
+    ks = kopf.OperatorSettings()
+    ks.posting.enabled = False  # kron posts its own, rate-limited Events
+    ks.scanning.disabled = True  # serve the named namespaces or all; no CRD/namespace scans
+    ks.watching.server_timeout = WATCH_TIMEOUT
+    ks.watching.client_timeout = WATCH_TIMEOUT + 30
+    ks.watching.label_selectors["batch", "jobs"] = LABEL_TASK_UID
+    ks.watching.label_selectors["", "pods"] = LABEL_TASK_UID
+    ks.networking.request_timeout = 60
+    ks.peering.standalone = True  # leadership is kron's own Lease, not kopf peering
+    return ks
+
+
+def build_registry(engine: Engine, api: KubeApi) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    config = api.configuration
+
+    @kopf.on.login(registry=registry)
+    async def login(**_: Any) -> kopf.ConnectionInfo:
+        """The same cluster and credentials as kron's own client (--kubeconfig, --context)."""
+        token: str = await config.get_api_key_with_prefix("BearerToken") or ""
+        scheme, _sep, value = token.partition(" ")
+        return kopf.ConnectionInfo(
+            server=config.host,
+            ca_path=config.ssl_ca_cert,
+            insecure=not config.verify_ssl,
+            scheme=scheme or None,
+            token=value or None,
+            certificate_path=config.cert_file,
+            private_key_path=config.key_file,
+        )
+
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+    async def task_event(event: kopf.RawEvent, **_: Any) -> None:
+        engine.observe_task(event.get("type"), dict(event["object"]))
+
+    @kopf.on.event("batch", "v1", "jobs", registry=registry)
+    async def job_event(event: kopf.RawEvent, **_: Any) -> None:
+        engine.observe_run(RunKind.JOB, event.get("type"), dict(event["object"]))
+
+    @kopf.on.event("", "v1", "pods", registry=registry)
+    async def pod_event(event: kopf.RawEvent, **_: Any) -> None:
+        engine.observe_run(RunKind.POD, event.get("type"), dict(event["object"]))
+
+    return registry
+
+
+def quiet_kopf(level: int = logging.WARNING) -> None:
+    """kopf logs each handled event at INFO; at 10^4 tasks that is noise, not news."""
+    for name in ("kopf", "kopf.objects", "kopf.activities", "kopf.reactor"):
+        logging.getLogger(name).setLevel(level)

@@ -1,0 +1,273 @@
+"""The one place kron talks to the Kubernetes API server.
+
+`KubeApi` wraps the `kubernetes.aio` client: it reuses its configuration, auth and
+connection pool, but sends plain dicts and reads plain JSON, skipping the
+generated model classes (the fire path creates thousands of Jobs a second and
+model (de)serialisation was pure overhead). Every call is timed and counted by
+verb and code, and every failure becomes an `ApiError` whose `retryable` says
+whether trying again can help.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiohttp
+from kubernetes.aio import client as kclient
+from kubernetes.aio import config as kconfig
+
+from kron.api import RunKind
+from kron.api.constants import GROUP, PLURAL, VERSION
+
+Object = dict[str, Any]
+RequestObserver = Callable[[str, str, int, float], None]
+"""(verb, resource, HTTP code or 0 for no answer, seconds) for metrics."""
+
+RETRYABLE_CODES: Final = frozenset({0, 408, 425, 429, 500, 502, 503, 504})
+MERGE_PATCH: Final = "application/merge-patch+json"
+
+
+class ApiError(Exception):
+    """A failed API call: the HTTP code (0 if none came back) and the server's reason."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{status} {reason}: {message}" if status else message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+    @property
+    def retryable(self) -> bool:
+        return self.status in RETRYABLE_CODES
+
+    @property
+    def already_exists(self) -> bool:
+        return self.status == 409 and self.reason == "AlreadyExists"
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409 and self.reason != "AlreadyExists"
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    items: list[Object]
+    resource_version: str
+
+
+def run_path(kind: RunKind, namespace: str, name: str | None = None) -> str:
+    base = (
+        f"/apis/batch/v1/namespaces/{namespace}/jobs"
+        if kind is RunKind.JOB
+        else f"/api/v1/namespaces/{namespace}/pods"
+    )
+    return f"{base}/{name}" if name else base
+
+
+def all_runs_path(kind: RunKind, namespace: str | None) -> str:
+    if namespace:
+        return run_path(kind, namespace)
+    return "/apis/batch/v1/jobs" if kind is RunKind.JOB else "/api/v1/pods"
+
+
+def task_path(namespace: str | None, name: str | None = None) -> str:
+    if namespace is None:
+        return f"/apis/{GROUP}/{VERSION}/{PLURAL}"
+    base = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}"
+    return f"{base}/{name}" if name else base
+
+
+def lease_path(namespace: str, name: str | None = None) -> str:
+    base = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+    return f"{base}/{name}" if name else base
+
+
+class KubeApi:
+    """Thin async access to the API server with plain-dict bodies."""
+
+    def __init__(self, api_client: kclient.ApiClient, observer: RequestObserver | None = None):
+        self._client = api_client
+        self._observer = observer
+
+    @classmethod
+    async def connect(
+        cls,
+        kubeconfig: str | None = None,
+        *,
+        context: str | None = None,
+        pool_size: int = 64,
+        observer: RequestObserver | None = None,
+    ) -> KubeApi:
+        """Kubeconfig when given or found, else the in-cluster service account."""
+        configuration = kclient.Configuration()
+        try:
+            await kconfig.load_kube_config(
+                config_file=kubeconfig, context=context, client_configuration=configuration
+            )
+        except (kconfig.ConfigException, FileNotFoundError, TypeError):
+            if kubeconfig:
+                raise
+            kconfig.load_incluster_config(client_configuration=configuration)
+        configuration.connection_pool_maxsize = pool_size
+        return cls(kclient.ApiClient(configuration), observer)
+
+    @property
+    def host(self) -> str:
+        return str(self._client.configuration.host)
+
+    @property
+    def configuration(self) -> kclient.Configuration:
+        """The resolved connection (kopf's login handler reuses it)."""
+        configuration: kclient.Configuration = self._client.configuration
+        return configuration
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    # -- the one request primitive ---------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Object | None = None,
+        query: list[tuple[str, str]] | None = None,
+        content_type: str = "application/json",
+        request_timeout: float | None = 30.0,
+    ) -> Object:
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        serialized = await self._client.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=query or [],
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        url, hdrs, data = serialized[1], serialized[2], serialized[3]
+        resource = _resource_of(path)
+        started = time.perf_counter()
+        code = 0
+        try:
+            response = await self._client.call_api(
+                method, url, header_params=hdrs, body=data, _request_timeout=request_timeout
+            )
+            code = response.status
+            raw = await response.read()
+        except kclient.ApiException as err:  # raised by the REST layer on some failures
+            code = int(err.status or 0)
+            raise ApiError(code, str(err.reason or ""), str(err.body or err)) from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            raise ApiError(0, type(err).__name__, str(err) or type(err).__name__) from None
+        finally:
+            if self._observer is not None:
+                self._observer(method, resource, code, time.perf_counter() - started)
+        payload: Object = json.loads(raw) if raw else {}
+        if 200 <= code < 300:
+            return payload
+        raise ApiError(code, str(payload.get("reason", "")), str(payload.get("message", raw[:300])))
+
+    # -- runs --------------------------------------------------------------------------
+
+    async def create_run(self, kind: RunKind, namespace: str, body: Object) -> Object:
+        return await self.request("POST", run_path(kind, namespace), body=body)
+
+    async def get_run(self, kind: RunKind, namespace: str, name: str) -> Object:
+        return await self.request("GET", run_path(kind, namespace, name))
+
+    async def delete_run(
+        self, kind: RunKind, namespace: str, name: str, uid: str, *, foreground: bool
+    ) -> None:
+        """Delete exactly this run (UID precondition); already gone is fine."""
+        body: Object = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": "Foreground" if foreground else "Background",
+        }
+        if uid:
+            body["preconditions"] = {"uid": uid}
+        try:
+            await self.request("DELETE", run_path(kind, namespace, name), body=body)
+        except ApiError as err:
+            if not (err.not_found or (err.status == 409 and uid)):
+                raise
+
+    # -- tasks -------------------------------------------------------------------------
+
+    async def get_task(self, namespace: str, name: str) -> Object:
+        return await self.request("GET", task_path(namespace, name))
+
+    async def patch_task(self, namespace: str, name: str, patch: Object) -> Object:
+        """Merge-patch the task itself (spec, metadata), not its status subresource."""
+        return await self.request(
+            "PATCH", task_path(namespace, name), body=patch, content_type=MERGE_PATCH
+        )
+
+    async def patch_task_status(self, namespace: str, name: str, patch: Object) -> Object:
+        return await self.request(
+            "PATCH", task_path(namespace, name) + "/status", body=patch, content_type=MERGE_PATCH
+        )
+
+    # -- lists -------------------------------------------------------------------------
+
+    async def list_all(
+        self, path: str, *, label_selector: str | None = None, page: int = 500
+    ) -> Listing:
+        """Every object at `path`, fetched in pages of one consistent snapshot."""
+        items: list[Object] = []
+        token = ""
+        while True:
+            query = [("limit", str(page))]
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            if token:
+                query.append(("continue", token))
+            result = await self.request("GET", path, query=query, request_timeout=120.0)
+            items.extend(result.get("items") or ())
+            meta = result.get("metadata") or {}
+            token = meta.get("continue") or ""
+            if not token:
+                return Listing(items, str(meta.get("resourceVersion", "")))
+
+    # -- events and leases ---------------------------------------------------------------
+
+    async def create_event(self, namespace: str, body: Object) -> Object:
+        return await self.request("POST", f"/api/v1/namespaces/{namespace}/events", body=body)
+
+    async def patch_event(self, namespace: str, name: str, patch: Object) -> Object:
+        return await self.request(
+            "PATCH",
+            f"/api/v1/namespaces/{namespace}/events/{name}",
+            body=patch,
+            content_type=MERGE_PATCH,
+        )
+
+    async def get_lease(self, namespace: str, name: str) -> Object:
+        return await self.request("GET", lease_path(namespace, name))
+
+    async def create_lease(self, namespace: str, body: Object) -> Object:
+        return await self.request("POST", lease_path(namespace), body=body)
+
+    async def replace_lease(self, namespace: str, name: str, body: Object) -> Object:
+        return await self.request("PUT", lease_path(namespace, name), body=body)
+
+
+def _resource_of(path: str) -> str:
+    """The resource plural of an API path, for low-cardinality metric labels."""
+    parts = [p for p in path.split("?", maxsplit=1)[0].split("/") if p]
+    if "namespaces" in parts:
+        i = parts.index("namespaces")
+        rest = parts[i + 2 :]
+        if not rest:
+            return "namespaces"
+        return "/".join([rest[0], *rest[2:3]]) if len(rest) > 2 else rest[0]
+    return parts[-1] if parts else ""

@@ -1,0 +1,69 @@
+"""Operator settings: one frozen object, filled from flags and environment by `kron run`.
+
+Every knob is documented here, where it is defined; `kron run --help` and the Helm
+chart's values.yaml repeat these descriptions.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+
+
+def default_identity() -> str:
+    """Pod name in a cluster (HOSTNAME), host name elsewhere, plus the PID."""
+    return f"{os.environ.get('HOSTNAME') or socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    kubeconfig: str | None = None
+    """Kubeconfig file; unset: $KUBECONFIG or ~/.kube/config, else the in-cluster account."""
+    context: str | None = None
+    """Kubeconfig context; unset: the current one."""
+    namespaces: tuple[str, ...] = ()
+    """Namespaces to watch; empty: all (cluster-wide RBAC needed)."""
+
+    qps: float = 200.0
+    """Client-side rate limit for all API writes and reads kron starts (requests/s).
+    Creates of due runs go first, then Replace deletes, status, cleanup and events."""
+    burst: int = 400
+    """Token-bucket burst on top of `qps` (a herd of ticks on one second drains at burst)."""
+    workers: int = 32
+    """Concurrent API requests in flight (also the HTTP connection pool size)."""
+
+    leader_election: bool = True
+    """Lease-based leader election: one replica dispatches, the others keep a warm index."""
+    lease_name: str = "kron-operator"
+    lease_namespace: str = "default"
+    """Namespace of the Lease (the operator's own namespace in a cluster)."""
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    identity: str = field(default_factory=default_identity)
+    """This replica's name in the Lease."""
+
+    shard_index: int = 0
+    shard_count: int = 1
+    """Handle only tasks whose UID hashes to `shard_index` modulo `shard_count`
+    (one Lease per shard: the lease name gets a `-<index>` suffix when count > 1)."""
+
+    metrics_port: int = 8080
+    """Port of /metrics, /healthz and /readyz (0: none)."""
+    metrics_per_task: bool = False
+    """Also export kron_task_* series labelled with task names (high cardinality)."""
+
+    event_burst_per_task: int = 10
+    event_refill_seconds: float = 30.0
+    """Each task may post `event_burst_per_task` Events at once, then one per
+    `event_refill_seconds`; identical Events within 10 minutes are aggregated."""
+    max_pending_events: int = 2000
+    """Events waiting beyond this are dropped (and counted in kron_events_dropped_total)."""
+
+    json_logs: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def lease_object_name(self) -> str:
+        return self.lease_name if self.shard_count == 1 else f"{self.lease_name}-{self.shard_index}"
