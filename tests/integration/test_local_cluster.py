@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import json
 import secrets
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,98 +28,23 @@ from localcluster import APISERVER, COMPONENTS, ETCD, LocalCluster
 from support.cluster import ClusterHandle, KubectlError
 from support.wait import async_wait_until, wait_until
 from support.watch import WatchStats, resuming_watch
+from support.workloads import (
+    DURATION,
+    EXIT_CODE,
+    IMAGE,
+    RESULT,
+    Kubectl,
+    apply,
+    bare_pod,
+    get,
+    job,
+    pods_of_job,
+    terminated_state,
+    wait_job_outcome,
+    wait_pod_terminal,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(240)]
-
-Kubectl = Callable[..., Any]
-IMAGE = "busybox"  # never pulled: kwok runs no containers
-DURATION = "sim.kron.dev/duration"
-RESULT = "sim.kron.dev/result"
-EXIT_CODE = "sim.kron.dev/exit-code"
-
-
-# -- helpers ---------------------------------------------------------------------------
-
-
-def apply(kubectl: Kubectl, namespace: str, manifest: dict[str, Any]) -> None:
-    kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(manifest))
-
-
-def get(kubectl: Kubectl, namespace: str, kind: str, name: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(
-        kubectl("get", kind, name, "-n", namespace, "-o", "json").stdout
-    )
-    return result
-
-
-def pod_template(annotations: dict[str, str], restart_policy: str) -> dict[str, Any]:
-    return {
-        "metadata": {"annotations": annotations},
-        "spec": {
-            "restartPolicy": restart_policy,
-            "containers": [{"name": "main", "image": IMAGE}],
-        },
-    }
-
-
-def job(name: str, annotations: dict[str, str], *, backoff_limit: int = 0) -> dict[str, Any]:
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name},
-        "spec": {"backoffLimit": backoff_limit, "template": pod_template(annotations, "Never")},
-    }
-
-
-def bare_pod(name: str, annotations: dict[str, str]) -> dict[str, Any]:
-    template = pod_template(annotations, "Never")
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, **template["metadata"]},
-        "spec": template["spec"],
-    }
-
-
-def job_outcome(kubectl: Kubectl, namespace: str, name: str) -> str | None:
-    """``Complete`` or ``Failed`` once the Job controller has decided, else None."""
-    conditions = get(kubectl, namespace, "job", name).get("status", {}).get("conditions", [])
-    for c in conditions:
-        if c["type"] in ("Complete", "Failed") and c["status"] == "True":
-            return str(c["type"])
-    return None
-
-
-def wait_job_outcome(kubectl: Kubectl, namespace: str, name: str) -> str:
-    return wait_until(
-        lambda: job_outcome(kubectl, namespace, name),
-        timeout=90,
-        message=f"Job {namespace}/{name} to finish",
-    )
-
-
-def pods_of_job(kubectl: Kubectl, namespace: str, name: str) -> list[dict[str, Any]]:
-    listing = kubectl("get", "pods", "-n", namespace, "-l", f"job-name={name}", "-o", "json")
-    items: list[dict[str, Any]] = json.loads(listing.stdout)["items"]
-    return items
-
-
-def pod_phase(kubectl: Kubectl, namespace: str, name: str) -> str:
-    return str(get(kubectl, namespace, "pod", name).get("status", {}).get("phase", ""))
-
-
-def wait_pod_terminal(kubectl: Kubectl, namespace: str, name: str) -> dict[str, Any]:
-    def terminal() -> dict[str, Any] | None:
-        pod = get(kubectl, namespace, "pod", name)
-        return pod if pod.get("status", {}).get("phase") in ("Succeeded", "Failed") else None
-
-    return wait_until(terminal, timeout=90, message=f"Pod {namespace}/{name} to finish")
-
-
-def terminated_state(pod: dict[str, Any]) -> dict[str, Any]:
-    (status,) = pod["status"]["containerStatuses"]
-    state: dict[str, Any] = status["state"]["terminated"]
-    return state
 
 
 def timestamp(value: str) -> datetime:
