@@ -6,7 +6,7 @@ like `kron next`, so the history of a 03:00 job reads 03:00.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from kron.api import Condition, HistoryEntry, RunCounts, ScheduledTaskStatus
@@ -75,7 +75,7 @@ def _condition_row(condition: Condition) -> list[str]:
 
 def status_lines(
     name: str,
-    spec: dict[str, object],
+    spec: Mapping[str, object],
     generation: int | None,
     status: ScheduledTaskStatus | None,
     zone: ZoneInfo,
