@@ -8,9 +8,9 @@ every hour, in which case both occurrences fire; @every and @at ignore DST.
 from __future__ import annotations
 
 import pytest
-from schedule_support import instant, local
+from schedule_support import instant, local, reference_fires
 
-from kron.schedule import compile_timeline
+from kron.schedule import CronExpression, compile_timeline, parse_expression
 
 # (zone, expression, after, expected fire times in the zone with their offsets)
 CASES: dict[str, tuple[str, str, str, list[str]]] = {
@@ -84,6 +84,12 @@ CASES: dict[str, tuple[str, str, str, list[str]]] = {
             "2024-11-03T01:01:00-05:00",
             "2024-11-03T01:02:00-05:00",
         ],
+    ),
+    "new_york_search_from_inside_the_repeated_hour_skips_its_last_second": (
+        "America/New_York",
+        "59 59 1 * * *",
+        "2024-11-03T01:59:58-05:00",
+        ["2024-11-04T01:59:59-05:00"],
     ),
     "new_york_every_second_through_spring_forward": (
         "America/New_York",
@@ -317,3 +323,17 @@ def test_fall_back_fires_nightly_job_once_in_every_zone_with_dst() -> None:
         ]
         assert len(days) == len(set(days)), zone
         assert len(days) in (365, 366), zone
+
+
+def test_fall_back_just_before_a_utc_new_year_still_fires_nightly_job_once() -> None:
+    # Africa/Niamey left local mean time (+00:08:28) for -01:00 at 1911-12-31T23:51:32Z,
+    # 508 s before the UTC year ends, so 22:51:32-23:59:59 local happened twice and the
+    # repeat runs into the next year's table. The 23:30 job must still fire once.
+    zone, expression = "Africa/Niamey", "30 23 * * *"
+    after, until = instant("1911-12-31T20:00:00Z"), instant("1912-01-01T04:00:00Z")
+    timeline = compile_timeline(schedules=[expression], time_zone=zone)
+    fired = [tick.nominal for tick in timeline.ticks(after, until)]
+    parsed = parse_expression(expression)
+    assert isinstance(parsed, CronExpression)
+    assert fired == reference_fires(parsed, zone, after, until)
+    assert len(fired) == 1
