@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import gc
 import json
+import os
 import platform
 import sys
 import time
@@ -73,6 +74,23 @@ def build(count: int) -> list[Timeline]:
     return timelines
 
 
+def build_distinct(count: int) -> list[Timeline]:
+    """Tasks whose (expression, zone) pairs are all different: no task can reuse the
+    answer another one with the same expression and zone just computed."""
+    timelines = []
+    for index in range(count):
+        second, minute, hour = (index // 1440) % 60, index % 60, (index // 60) % 24
+        timelines.append(
+            compile_timeline(
+                schedules=[f"{second} {minute} {hour} * * *"],
+                time_zone=ZONES[index % len(ZONES)],
+                jitter_seconds=30,
+                jitter_seed=f"d{index:08x}-uid",
+            )
+        )
+    return timelines
+
+
 def timed(label: str, count: int, run: Callable[[], object], repeat: int = 1) -> float:
     """Best of ``repeat`` passes, in microseconds per task (the machine is shared)."""
     best = float("inf")
@@ -92,6 +110,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="passes per query; best is kept")
     parser.add_argument("--now", default="2025-05-14T12:00:00+00:00", help="RFC 3339 instant")
     parser.add_argument("--output", type=Path, default=ROOT / ".bench" / "core.json")
+    parser.add_argument(
+        "--update-readme",
+        action="store_true",
+        help="rewrite the results between the bench-core markers in README.md",
+    )
     args = parser.parse_args()
     now = int(dt.datetime.fromisoformat(args.now).timestamp())
     count = args.tasks
@@ -111,21 +134,57 @@ def main() -> None:
     upcoming_us = timed(
         "upcoming(now, 5)", count, lambda: [t.upcoming(now, 5) for t in timelines], args.repeat
     )
+    timelines.clear()
+    distinct = build_distinct(count)
+    # One pass only: a second pass would find each task's own answer remembered.
+    distinct_us = timed(
+        "next_tick(now), distinct", count, lambda: [t.next_tick(now) for t in distinct]
+    )
 
     result = {
         "tasks": count,
         "next_tick_us_per_task": round(next_us, 2),
         "upcoming5_us_per_task": round(upcoming_us, 2),
+        "next_tick_distinct_us_per_task": round(distinct_us, 2),
         "compile_us_per_task": round(compile_us, 2),
         "repeat": args.repeat,
         "now": args.now,
         "python": platform.python_version(),
         "machine": f"{platform.machine()} {platform.processor() or platform.system()}".strip(),
+        "cpus": os.cpu_count(),
+        "load_average": round(os.getloadavg()[0], 2),  # the machine may be shared
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.output}")
+    line = results_line(result)
+    print(line)
+    if args.update_readme:
+        update_readme(ROOT / "README.md", line)
+
+
+def results_line(result: dict[str, object]) -> str:
+    return (
+        f"Measured {str(result['date'])[:10]} on {result['machine']}, {result['cpus']} CPUs"
+        f" (load average {result['load_average']}), Python {result['python']},"
+        f" {result['tasks']:,} tasks: `next_tick(now)` **{result['next_tick_us_per_task']} us**"
+        f" per task (distinct expression and zone per task:"
+        f" {result['next_tick_distinct_us_per_task']} us), `upcoming(now, 5)`"
+        f" {result['upcoming5_us_per_task']} us, `compile_timeline`"
+        f" {result['compile_us_per_task']} us. Goal: under 20 us for `next_tick`."
+    )
+
+
+def update_readme(readme: Path, line: str) -> None:
+    start, end = "<!-- bench-core:start -->", "<!-- bench-core:end -->"
+    text = readme.read_text()
+    if start not in text or end not in text:
+        raise SystemExit(f"{readme}: no {start} ... {end} block")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{line}\n{end}{tail}")
+    print(f"updated {readme}")
 
 
 if __name__ == "__main__":
