@@ -20,13 +20,20 @@ from kron.schedule.expression import (
 from kron.schedule.jitter import jitter_offset
 from kron.schedule.limits import MAX_INSTANT, MIN_INSTANT
 from kron.schedule.names import MAX_RUN_NAME_LENGTH, manual_run_name, run_name
-from kron.schedule.timeline import UPCOMING_SCAN_LIMIT, Tick, Timeline, compile_timeline
+from kron.schedule.timeline import (
+    UPCOMING_HORIZON,
+    UPCOMING_SCAN_LIMIT,
+    Tick,
+    Timeline,
+    compile_timeline,
+)
 from kron.schedule.zones import load_zone
 
 __all__ = [
     "MAX_INSTANT",
     "MAX_RUN_NAME_LENGTH",
     "MIN_INSTANT",
+    "UPCOMING_HORIZON",
     "UPCOMING_SCAN_LIMIT",
     "AtExpression",
     "CronExpression",

@@ -31,8 +31,9 @@ class ZonedCron:
     """A cron expression's fire instants in one zone.
 
     Shared by every task with the same expression and zone (it is cached per pair),
-    so it remembers its last answer in each direction: tasks evaluated around the
-    same instant then get the answer without a search.
+    so it remembers its last answers in each direction: tasks evaluated around the
+    same instant then get the answer without a search. The memory is replaced as a
+    whole tuple, so concurrent callers can at worst search again.
     """
 
     __slots__ = ("_next_memo", "_pattern", "_prev_memo", "_repeats", "_table")
