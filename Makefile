@@ -42,6 +42,10 @@ cluster-down: $(STAMP) ## stop the local control plane and remove its state
 cluster-status: $(STAMP) ## say which local control-plane components run
 	$(PY) -m localcluster status
 
+.PHONY: run
+run: $(STAMP) ## local cluster + CRD + an example task + the operator in the foreground
+	bash hack/run.sh
+
 .PHONY: manifests
 manifests: $(STAMP) ## regenerate the CRD (and the chart's copy) from the pydantic models
 	$(PY) -m kron.api.crd --write

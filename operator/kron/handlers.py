@@ -19,16 +19,13 @@ from kron.engine import Engine
 from kron.k8s.api import KubeApi
 from kron.settings import Settings
 
-WATCH_TIMEOUT = 300
-"""Server-side watch timeout: streams are re-opened (and bookmarks resumed) this often."""
-
 
 def kopf_settings(settings: Settings) -> kopf.OperatorSettings:
     ks = kopf.OperatorSettings()
     ks.posting.enabled = False  # kron posts its own, rate-limited Events
     ks.scanning.disabled = True  # serve the named namespaces or all; no CRD/namespace scans
-    ks.watching.server_timeout = WATCH_TIMEOUT
-    ks.watching.client_timeout = WATCH_TIMEOUT + 30
+    ks.watching.server_timeout = settings.watch_timeout
+    ks.watching.client_timeout = settings.watch_timeout + 30
     ks.watching.label_selectors["batch", "jobs"] = LABEL_TASK_UID
     ks.watching.label_selectors["", "pods"] = LABEL_TASK_UID
     ks.networking.request_timeout = 60

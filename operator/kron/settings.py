@@ -36,11 +36,17 @@ class Settings:
     leader_election: bool = True
     """Lease-based leader election: one replica dispatches, the others keep a warm index."""
     lease_name: str = "kron-operator"
+    """Name of the coordination.k8s.io Lease the replicas compete for."""
     lease_namespace: str = "default"
     """Namespace of the Lease (the operator's own namespace in a cluster)."""
     lease_duration: float = 15.0
+    """Seconds a standby waits after the last renewal it saw before taking over a
+    crashed leader (a graceful stop hands over within one retry period)."""
     renew_deadline: float = 10.0
+    """Seconds a leader keeps trying to renew before it stops dispatching; must be
+    below `lease_duration`, so it stops before anyone else may start."""
     retry_period: float = 2.0
+    """Seconds between renewals, and between a standby's attempts to acquire."""
     identity: str = field(default_factory=default_identity)
     """This replica's name in the Lease."""
 
@@ -61,8 +67,14 @@ class Settings:
     max_pending_events: int = 2000
     """Events waiting beyond this are dropped (and counted in kron_events_dropped_total)."""
 
+    watch_timeout: int = 300
+    """Seconds after which the API server ends each watch and kopf re-opens it from
+    the last resourceVersion (lower it behind proxies with short idle timeouts)."""
+
     json_logs: bool = False
+    """One JSON object per log line (for log pipelines) instead of plain text."""
     log_level: str = "INFO"
+    """DEBUG, INFO, WARNING or ERROR; kopf's own per-event chatter stays at WARNING."""
 
     @property
     def lease_object_name(self) -> str:

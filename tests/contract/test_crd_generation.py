@@ -23,6 +23,7 @@ from kron.api.crd import (
     main,
     render_crd,
     render_readme,
+    status_schema,
 )
 from kron.api.reference import END_MARKER, START_MARKER
 from kron.api.schema import SchemaError, to_structural
@@ -321,3 +322,8 @@ def test_cli_refuses_a_directory_that_is_not_the_repository(tmp_path: Path) -> N
     with pytest.raises(SystemExit) as exited:
         main(["--write", "--root", str(tmp_path)])
     assert exited.value.code == 2
+
+
+def test_status_schema_requires_no_field_so_partial_status_patches_are_accepted() -> None:
+    # activeCount is computed by the models; the API server must not demand it in a patch.
+    assert "required" not in status_schema()

@@ -84,8 +84,21 @@ def spec_schema() -> dict[str, Any]:
 
 
 def status_schema() -> dict[str, Any]:
-    """Structural schema of ``status``: serialised form (has activeCount), no defaults."""
+    """Structural schema of ``status``: serialised form (has activeCount), no defaults.
+
+    Pydantic lists computed fields as required in serialisation mode; the API server
+    would then refuse any status patch that leaves ``activeCount`` out (a merge patch
+    of one field, say), so they are outputs here, never requirements.
+    """
     schema = ScheduledTaskStatus.model_json_schema(mode="serialization")
+    computed = {
+        field.alias or name for name, field in ScheduledTaskStatus.model_computed_fields.items()
+    }
+    required = [r for r in schema.get("required", []) if r not in computed]
+    if required:
+        schema["required"] = required
+    else:
+        schema.pop("required", None)
     return to_structural(schema, keep_defaults=False)
 
 

@@ -44,6 +44,8 @@ def set_condition(
     now: datetime,
     generation: int,
 ) -> None:
+    # Conditions carry whole seconds, as metav1.Time does.
+    now = now.replace(microsecond=0)
     current = get_condition(status, type_)
     if current is None:
         status.conditions.append(

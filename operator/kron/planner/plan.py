@@ -96,11 +96,12 @@ def plan(task: TaskInput, now: float) -> Plan:
     was_held = _ready_reason(task.status) in HELD_REASONS
     _observe_spec(p)
     last_tick = _last_tick(p)
-    floor = (
-        math.ceil(status.schedule_changed_time.timestamp()) - 1
-        if status.schedule_changed_time
-        else -1
-    )
+    # Ticks nominally at or before the second the schedule appeared (the task's
+    # creation, or the edit) never fire; creationTimestamp has whole seconds, so a
+    # tick in that same second could otherwise fire before the task existed (CronJob
+    # too only fires ticks strictly after creationTimestamp).
+    changed = status.schedule_changed_time
+    floor = to_int_seconds(changed) if changed is not None else -1
     p.cursor = max(floor, last_tick if last_tick is not None else floor)
 
     recorded = outcomes.absorb_create_failures(p)

@@ -189,3 +189,9 @@ def test_ticks_that_ran_before_a_crash_are_not_counted_missed() -> None:
     assert result.creates == []
     assert result.status.counts.missed == 0
     assert result.status.last_schedule_time == to_time(T0 + 120)
+
+
+def test_tick_in_the_creation_second_does_not_fire() -> None:
+    # creationTimestamp has whole seconds: the task may have appeared up to 1 s after T0.
+    result = plan(task(spec(schedule="* * * * * *"), created=T0, resumed_at=T0 - 5), T0 + 1.2)
+    assert [c.nominal for c in result.creates] == [T0 + 1]

@@ -1,0 +1,182 @@
+"""`kron run`: wire the operator together and serve until stopped.
+
+Order matters: the index is loaded (runs, then tasks) before anything is planned;
+kopf's watches then keep it current; the Lease decides whether this replica
+dispatches or stands by with a warm index. SIGTERM stops the elector first (it
+steps down, then releases the Lease), so a standby takes over within one retry
+period instead of a whole lease duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+
+import kopf
+
+from kron import handlers, logs
+from kron.engine import Engine
+from kron.http import start_http
+from kron.k8s.api import KubeApi
+from kron.k8s.leader import LeaseElector
+from kron.metrics import Metrics
+from kron.settings import Settings
+
+log = logging.getLogger("kron")
+
+GAUGE_INTERVAL = 5.0
+KOPF_EXIT_TIMEOUT = 10.0
+STALL_LIMIT = 30.0
+"""/healthz fails when the dispatcher has not turned for this long."""
+
+
+class Operator:
+    """One replica: the engine, kopf's watches, leader election and the probes."""
+
+    def __init__(self, settings: Settings, api: KubeApi, metrics: Metrics) -> None:
+        self.settings = settings
+        self.api = api
+        self.metrics = metrics
+        self.engine = Engine(api, metrics, settings)
+        self.stop = asyncio.Event()
+        self.kopf_stop = asyncio.Event()
+        self.kopf_task: asyncio.Task[None] | None = None
+        self.workers: list[asyncio.Task[None]] = []
+        self.clients: list[KubeApi] = [api]
+
+    def liveness(self) -> tuple[bool, str]:
+        if self.kopf_task is not None and self.kopf_task.done():
+            return False, "the kopf watch loop stopped"
+        stalled = time.monotonic() - self.engine.heartbeat
+        if stalled > STALL_LIMIT:
+            return False, f"dispatcher stalled for {stalled:.0f}s"
+        return True, ""
+
+    def readiness(self) -> tuple[bool, str]:
+        return (True, "") if self.engine.synced else (False, "index not loaded yet")
+
+    async def start_watches(self) -> None:
+        ready = asyncio.Event()
+        self.kopf_task = asyncio.create_task(
+            kopf.operator(
+                registry=handlers.build_registry(self.engine, self.api),
+                settings=handlers.kopf_settings(self.settings),
+                clusterwide=not self.settings.namespaces,
+                namespaces=self.settings.namespaces,
+                standalone=True,
+                stop_flag=self.kopf_stop,
+                ready_flag=ready,
+            ),
+            name="kopf",
+        )
+        # kopf installs its own SIGTERM/SIGINT handlers when it starts; once it is
+        # ready, take them back: the shutdown order (Lease first) is kron's.
+        waiting = asyncio.create_task(ready.wait())
+        await asyncio.wait([waiting, self.kopf_task], return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        handle_signals(self.stop)
+
+    async def start_workers(self) -> None:
+        s = self.settings
+        self.workers = [
+            asyncio.create_task(self.engine.run(), name="engine"),
+            asyncio.create_task(refresh_gauges(self.engine), name="gauges"),
+        ]
+        if not s.leader_election:
+            self.engine.lead()
+            self.metrics.leader.set(1)
+            return
+        # Its own connection: renewals must not queue behind a herd of creates.
+        lease_api = await KubeApi.connect(s.kubeconfig, context=s.context, pool_size=2)
+        self.clients.append(lease_api)
+        elector = LeaseElector(
+            lease_api,
+            namespace=s.lease_namespace,
+            name=s.lease_object_name,
+            identity=s.identity,
+            lease_duration=s.lease_duration,
+            renew_deadline=s.renew_deadline,
+            retry_period=s.retry_period,
+            on_started=self.engine.lead,
+            on_stopped=self.engine.follow,
+            metrics=self.metrics,
+        )
+        self.workers.append(asyncio.create_task(elector.run(), name="leader-election"))
+
+    async def wait(self) -> None:
+        """Until SIGTERM/SIGINT, or until a part stops (which is then logged)."""
+        assert self.kopf_task is not None
+        stopper = asyncio.create_task(self.stop.wait(), name="stop")
+        watched = [stopper, self.kopf_task, *self.workers]
+        done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        for task in done:
+            if task is not stopper and not task.cancelled() and task.exception() is not None:
+                log.error("%s failed", task.get_name(), exc_info=task.exception())
+
+    async def shutdown(self) -> None:
+        log.info("stopping")
+        # The elector was started last: cancelling in reverse steps down, then releases.
+        for task in reversed(self.workers):
+            task.cancel()
+        await asyncio.gather(*self.workers, return_exceptions=True)
+        self.kopf_stop.set()
+        if self.kopf_task is not None:
+            try:
+                await asyncio.wait_for(self.kopf_task, timeout=KOPF_EXIT_TIMEOUT)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("kopf did not stop within %ss", KOPF_EXIT_TIMEOUT)
+        log.info("stopped")
+
+
+async def serve(settings: Settings) -> None:
+    logs.configure(settings.log_level, json_lines=settings.json_logs)
+    handlers.quiet_kopf()
+    metrics = Metrics(per_task=settings.metrics_per_task)
+    api = await KubeApi.connect(
+        settings.kubeconfig,
+        context=settings.context,
+        pool_size=settings.workers + 8,
+        observer=metrics.observe_request,
+    )
+    replica = Operator(settings, api, metrics)
+    handle_signals(replica.stop)
+    http = None
+    if settings.metrics_port:
+        http = await start_http(settings.metrics_port, metrics, replica.liveness, replica.readiness)
+    log.info(
+        "kron starting as %s against %s (namespaces: %s, qps %s, burst %s, workers %s)",
+        settings.identity,
+        api.host,
+        ",".join(settings.namespaces) or "all",
+        settings.qps,
+        settings.burst,
+        settings.workers,
+    )
+    try:
+        await replica.engine.sync()
+        await replica.start_watches()
+        await replica.start_workers()
+        await replica.wait()
+        await replica.shutdown()
+    finally:
+        if http is not None:
+            await http.stop()
+        for client in replica.clients:
+            await client.close()
+
+
+def handle_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def refresh_gauges(engine: Engine) -> None:
+    while True:
+        engine.refresh_gauges()
+        await asyncio.sleep(GAUGE_INTERVAL)

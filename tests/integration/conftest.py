@@ -1,0 +1,71 @@
+"""Fixtures for tests that run kron against a real control plane."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from kron.api.constants import CRD_NAME
+from kron.api.crd import render_crd
+from support.cluster import ClusterHandle
+from support.operator import OperatorProcess, wait_leading
+
+
+@pytest.fixture(scope="session")
+def crd_installed(cluster: ClusterHandle) -> str:
+    """The ScheduledTask CRD as generated from the models, applied and Established."""
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=render_crd())
+    cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    return CRD_NAME
+
+
+@pytest.fixture
+def operator(
+    cluster: ClusterHandle,
+    namespace: str,
+    crd_installed: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[Callable[..., OperatorProcess]]:
+    """Start kron replicas scoped to the test's namespace: `operator()` or
+    `operator(name="b", env={...}, lead=False)`. By default this waits until the replica
+    leads (tasks created earlier would see their first tick as a caught-up one); with
+    `lead=False` only until it is ready. All are stopped afterwards; their logs are
+    attached to a failing test's report."""
+    replicas: list[OperatorProcess] = []
+
+    def start(
+        name: str = "kron", env: dict[str, str] | None = None, lead: bool = True
+    ) -> OperatorProcess:
+        replica = OperatorProcess(
+            kubeconfig=cluster.kubeconfig,
+            namespace=namespace,
+            log_dir=tmp_path,
+            name=name,
+            env=env or {},
+        )
+        replicas.append(replica)
+        replica.start()
+        if lead:
+            wait_leading(replica)
+        return replica
+
+    yield start
+    for replica in replicas:
+        if replica.running():
+            replica.stop()
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for replica in replicas:
+            for path in sorted(tmp_path.glob(f"{replica.name}-*.log")):
+                print(f"\n===== {path.name} =====\n{path.read_text(errors='replace')[-20000:]}")
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.rep_call = report  # type: ignore[attr-defined]
