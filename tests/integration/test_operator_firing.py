@@ -14,6 +14,7 @@ from support.tasks import (
     run_names,
     runs,
     status,
+    wait_condition,
 )
 from support.wait import wait_until
 
@@ -46,13 +47,7 @@ def test_task_fires_named_labelled_owned_jobs_on_schedule(
         assert meta["labels"] == {"kron.dev/task": "report", "kron.dev/task-uid": uid, "team": "a"}
         (owner,) = meta["ownerReferences"]
         assert (owner["kind"], owner["uid"], owner["controller"]) == ("ScheduledTask", uid, True)
-    ready = wait_until(
-        lambda: (
-            (c := condition(cluster, namespace, "report", "Ready")).get("status") == "True" and c
-        ),
-        timeout=20,
-        message="Ready=True",
-    )
+    ready = wait_condition(cluster, namespace, "report", status="True", timeout=20)
     assert ready["reason"] == "Scheduled"
     st = wait_until(
         lambda: (s := status(cluster, namespace, "report")).get("history") and s,
@@ -125,13 +120,7 @@ def test_invalid_spec_is_reported_while_other_tasks_keep_firing(
     # Admission accepts the zone's shape; only the operator knows Mars has no tzdata.
     apply(cluster, namespace, job_task("broken", "*/2 * * * * *", timeZone="Mars/Olympus_Mons"))
     apply(cluster, namespace, job_task("healthy", "*/2 * * * * *"))
-    ready = wait_until(
-        lambda: (
-            (c := condition(cluster, namespace, "broken", "Ready")).get("status") == "False" and c
-        ),
-        timeout=30,
-        message="Ready=False on the broken task",
-    )
+    ready = wait_condition(cluster, namespace, "broken", status="False")
     assert ready["reason"] == "InvalidTimeZone"
     assert "Mars/Olympus_Mons" in ready["message"]
     wait_until(
@@ -147,11 +136,7 @@ def test_invalid_spec_is_reported_while_other_tasks_keep_firing(
     assert run_names(cluster, namespace, "broken") == []
     # Fixing the spec makes it Ready and it starts firing, without a backlog.
     apply(cluster, namespace, job_task("broken", "*/2 * * * * *", timeZone="Europe/Paris"))
-    wait_until(
-        lambda: condition(cluster, namespace, "broken", "Ready").get("reason") == "Scheduled",
-        timeout=30,
-        message="Ready=True after the fix",
-    )
+    wait_condition(cluster, namespace, "broken", "Ready", reason="Scheduled", timeout=30)
     wait_until(
         lambda: run_names(cluster, namespace, "broken"), timeout=30, message="broken task fires"
     )

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from support.cluster import ClusterHandle
-from support.tasks import apply, condition, event_reasons, job_task, run_names, runs, status
+from support.tasks import (
+    apply,
+    condition,
+    event_reasons,
+    job_task,
+    run_names,
+    runs,
+    status,
+    wait_condition,
+)
 from support.wait import wait_until
 
 
@@ -129,25 +138,13 @@ def test_failed_run_is_retried_then_the_task_stops_after_too_many_failures(
     )
     assert retry["metadata"]["annotations"]["kron.dev/trigger"] == "retry"
     assert retry["metadata"]["annotations"]["kron.dev/attempt"] == "1"
-    ready = wait_until(
-        lambda: (
-            (c := condition(cluster, namespace, "flaky", "Ready")).get("reason")
-            == "TooManyFailures"
-            and c
-        ),
-        timeout=60,
-        message="Ready=False TooManyFailures after two failed ticks",
-    )
+    ready = wait_condition(cluster, namespace, "flaky", reason="TooManyFailures", timeout=60)
     assert ready["status"] == "False"
     assert condition(cluster, namespace, "flaky", "Degraded")["status"] == "True"
     assert {"Retrying", "Failed", "TooManyFailures"} <= event_reasons(cluster, namespace, "flaky")
     fired = status(cluster, namespace, "flaky")["counts"]["fired"]
     cluster.kubectl("annotate", "-n", namespace, "scheduledtask", "flaky", "kron.dev/resume=1")
-    wait_until(
-        lambda: condition(cluster, namespace, "flaky", "Ready").get("reason") == "Scheduled",
-        timeout=30,
-        message="resume clears TooManyFailures",
-    )
+    wait_condition(cluster, namespace, "flaky", "Ready", reason="Scheduled", timeout=30)
     wait_until(
         lambda: status(cluster, namespace, "flaky")["counts"]["fired"] > fired,
         timeout=30,
@@ -182,11 +179,7 @@ def test_suspended_task_fires_nothing_and_does_not_catch_up(
 ) -> None:
     operator()
     apply(cluster, namespace, job_task("nap", "* * * * * *", suspend=True))
-    wait_until(
-        lambda: condition(cluster, namespace, "nap", "Ready").get("reason") == "Suspended",
-        timeout=30,
-        message="Ready=True Suspended",
-    )
+    wait_condition(cluster, namespace, "nap", "Ready", reason="Suspended", timeout=30)
     assert run_names(cluster, namespace, "nap") == []
     before = datetime.now(UTC)
     wait_until(
@@ -214,11 +207,7 @@ def test_one_off_at_task_fires_once_and_completes(
         namespace,
         job_task("once", f"@at {at.isoformat().replace('+00:00', 'Z')}", duration="200ms"),
     )
-    wait_until(
-        lambda: condition(cluster, namespace, "once", "Ready").get("reason") == "Completed",
-        timeout=40,
-        message="Ready=True Completed",
-    )
+    wait_condition(cluster, namespace, "once", "Ready", reason="Completed", timeout=40)
     assert run_names(cluster, namespace, "once") == [f"once-{int(at.timestamp())}"]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from support.cluster import ClusterHandle
+from support.wait import wait_until
 
 SLEEPER = {"name": "main", "image": "busybox", "command": ["true"]}
 
@@ -98,3 +99,23 @@ def events(cluster: ClusterHandle, namespace: str, name: str) -> list[dict[str, 
 
 def event_reasons(cluster: ClusterHandle, namespace: str, name: str) -> set[str]:
     return {e["reason"] for e in events(cluster, namespace, name)}
+
+
+def wait_condition(
+    cluster: ClusterHandle,
+    namespace: str,
+    name: str,
+    type_: str = "Ready",
+    *,
+    status: str | None = None,
+    reason: str | None = None,
+    timeout: float = 30,
+) -> dict[str, Any]:
+    """Wait until the task's condition has this status and/or reason; return it."""
+    wanted = {k: v for k, v in (("status", status), ("reason", reason)) if v is not None}
+
+    def matches() -> dict[str, Any] | None:
+        found = condition(cluster, namespace, name, type_)
+        return found if found and all(found.get(k) == v for k, v in wanted.items()) else None
+
+    return wait_until(matches, timeout=timeout, message=f"{name}: condition {type_} with {wanted}")

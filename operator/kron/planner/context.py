@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from kron.api import (
     CatchUpPolicy,
     ConcurrencyPolicy,
+    ConditionStatus,
     HistoryEntry,
     PendingReason,
     PendingRun,
@@ -24,6 +25,7 @@ from kron.api import (
     Trigger,
 )
 from kron.api.constants import MAX_HISTORY
+from kron.planner.conditions import DEGRADED, set_condition
 from kron.planner.records import (
     CreateRun,
     DeleteReason,
@@ -94,6 +96,32 @@ class Pass:
         )
         self.status.history.insert(0, entry)
         del self.status.history[MAX_HISTORY:]
+
+    def record_run(
+        self, result: RunResult, run: ObservedRun, *, finished: float | None, message: str
+    ) -> None:
+        """A history entry for a run that ended (or was ended)."""
+        self.history(
+            result,
+            run.nominal,
+            trigger=run.trigger,
+            name=run.name,
+            attempt=run.attempt,
+            started=run.started,
+            finished=finished,
+            message=message,
+        )
+
+    def degraded(self, value: ConditionStatus, reason: str, message: str) -> None:
+        set_condition(
+            self.status,
+            DEGRADED,
+            value,
+            reason,
+            message,
+            now=to_time(self.now),
+            generation=self.task.generation,
+        )
 
     # -- starting runs -------------------------------------------------------
 
@@ -180,16 +208,7 @@ class Pass:
                 continue
             self.plan.deletes.append(DeleteRun(run.name, run.kind, run.uid, DeleteReason.REPLACED))
             self.count("failed", "Replaced")
-            self.history(
-                RunResult.FAILED,
-                run.nominal,
-                trigger=run.trigger,
-                name=run.name,
-                attempt=run.attempt,
-                started=run.started,
-                finished=self.now,
-                message=f"replaced by {by}",
-            )
+            self.record_run(RunResult.FAILED, run, finished=self.now, message=f"replaced by {by}")
             self.event(
                 EventType.NORMAL, "Replaced", f"Deleted active run {run.name}: replaced by {by}"
             )

@@ -9,7 +9,7 @@ resets the failure streak; a failure either schedules a schedule-level retry
 from __future__ import annotations
 
 from kron.api import ConditionStatus, PendingReason, PendingRun, RunResult, Trigger
-from kron.planner.conditions import DEGRADED, Reason, set_condition
+from kron.planner.conditions import Reason
 from kron.planner.context import Pass
 from kron.planner.records import EventType, FailureKind, ObservedRun, RunPhase
 from kron.planner.timeutil import rfc3339, to_time
@@ -50,15 +50,7 @@ def absorb_create_failures(p: Pass) -> set[str]:
                 name=failure.name,
                 message=failure.message,
             )
-            set_condition(
-                p.status,
-                DEGRADED,
-                ConditionStatus.TRUE,
-                Reason.NAME_CONFLICT,
-                failure.message,
-                now=to_time(p.now),
-                generation=p.task.generation,
-            )
+            p.degraded(ConditionStatus.TRUE, Reason.NAME_CONFLICT, failure.message)
             p.event(EventType.WARNING, "Failed", failure.message)
         else:
             p.count("failed", "RunFailed")
@@ -111,41 +103,15 @@ def _succeeded(p: Pass, run: ObservedRun) -> None:
     p.count("succeeded", "RunSucceeded")
     p.status.last_successful_time = to_time(finished)
     p.status.consecutive_failures = 0
-    p.history(
-        RunResult.SUCCEEDED,
-        run.nominal,
-        trigger=run.trigger,
-        name=run.name,
-        attempt=run.attempt,
-        started=run.started,
-        finished=finished,
-        message=run.message,
-    )
-    set_condition(
-        p.status,
-        DEGRADED,
-        ConditionStatus.FALSE,
-        Reason.RUN_SUCCEEDED,
-        f"last run {run.name} succeeded",
-        now=to_time(p.now),
-        generation=p.task.generation,
-    )
+    p.record_run(RunResult.SUCCEEDED, run, finished=finished, message=run.message)
+    p.degraded(ConditionStatus.FALSE, Reason.RUN_SUCCEEDED, f"last run {run.name} succeeded")
     p.event(EventType.NORMAL, "Succeeded", f"Run {run.name} succeeded")
 
 
 def _failed(p: Pass, run: ObservedRun) -> None:
     finished = run.finished if run.finished is not None else p.now
     p.count("failed", "RunFailed")
-    p.history(
-        RunResult.FAILED,
-        run.nominal,
-        trigger=run.trigger,
-        name=run.name,
-        attempt=run.attempt,
-        started=run.started,
-        finished=finished,
-        message=run.message,
-    )
+    p.record_run(RunResult.FAILED, run, finished=finished, message=run.message)
     policy = p.spec.retry_policy
     if (
         policy is not None
@@ -196,15 +162,7 @@ def final_failure(p: Pass, name: str, message: str, *, at: float) -> None:
     """A run failed for good: count the streak, mark Degraded, maybe stop firing."""
     p.status.consecutive_failures += 1
     p.status.last_failure_time = to_time(at)
-    set_condition(
-        p.status,
-        DEGRADED,
-        ConditionStatus.TRUE,
-        Reason.RUN_FAILED,
-        f"run {name} failed: {message}",
-        now=to_time(p.now),
-        generation=p.task.generation,
-    )
+    p.degraded(ConditionStatus.TRUE, Reason.RUN_FAILED, f"run {name} failed: {message}")
     p.event(EventType.WARNING, "Failed", f"Run {name} failed: {message}")
     limit = p.spec.suspend_after_failures
     if limit is not None and p.status.consecutive_failures == limit:
