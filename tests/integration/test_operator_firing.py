@@ -122,6 +122,8 @@ def test_invalid_spec_is_reported_while_other_tasks_keep_firing(
     apply(cluster, namespace, job_task("healthy", "*/2 * * * * *"))
     ready = wait_condition(cluster, namespace, "broken", status="False")
     assert ready["reason"] == "InvalidTimeZone"
+    stalled = condition(cluster, namespace, "broken", "Stalled")
+    assert (stalled["status"], stalled["reason"]) == ("True", "InvalidTimeZone")
     assert "Mars/Olympus_Mons" in ready["message"]
     wait_until(
         lambda: "InvalidTimeZone" in event_reasons(cluster, namespace, "broken"),

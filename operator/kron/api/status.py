@@ -17,9 +17,9 @@ _ATTEMPT = "0 for the first run of a tick, n for its n-th retry."
 
 
 class Condition(StatusModel):
-    """One aspect of the task's state (Ready, Degraded), as in every Kubernetes API."""
+    """One aspect of the task's state (Ready, Degraded, Stalled), as in every Kubernetes API."""
 
-    type: str = Field(description="Condition type: Ready or Degraded.")
+    type: str = Field(description="Condition type: Ready, Degraded or Stalled.")
     status: ConditionStatus = Field(description="True, False or Unknown.")
     reason: str = Field(
         "",
@@ -126,8 +126,9 @@ class ScheduledTaskStatus(StatusModel):
     )
     conditions: Annotated[list[Condition], _CONDITIONS_LIST] = Field(
         default_factory=list,
-        description="Ready (schedule valid and tracked) and Degraded (last run failed after "
-        "retries).",
+        description="Ready (schedule valid and tracked), Degraded (last run failed after "
+        "retries) and Stalled (kstatus: cannot progress until the spec changes or it is "
+        "resumed).",
     )
     schedule_summary: str | None = Field(
         None, description="The schedule in short, for the SCHEDULE column of kubectl get."

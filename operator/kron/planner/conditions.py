@@ -13,6 +13,10 @@ from kron.api import Condition, ConditionStatus, ScheduledTaskStatus
 
 READY = "Ready"
 DEGRADED = "Degraded"
+STALLED = "Stalled"
+"""kstatus' convention (Flux, kpt, cli-utils): True means the task cannot make progress
+until someone changes it (an unusable spec, or stopped after too many failures), which
+GitOps tools report as Failed. Ready alone is not read by kstatus."""
 
 
 class Reason:
@@ -28,6 +32,7 @@ class Reason:
     RUN_FAILED = "RunFailed"
     RUN_SUCCEEDED = "RunSucceeded"
     NAME_CONFLICT = "NameConflict"
+    FIRING = "Firing"
 
 
 def get_condition(status: ScheduledTaskStatus, type_: str) -> Condition | None:

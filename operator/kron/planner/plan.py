@@ -27,7 +27,14 @@ from kron.api import (
 )
 from kron.api.constants import MAX_HISTORY, MAX_UPCOMING
 from kron.planner import outcomes, requests
-from kron.planner.conditions import DEGRADED, READY, Reason, get_condition, set_condition
+from kron.planner.conditions import (
+    DEGRADED,
+    READY,
+    STALLED,
+    Reason,
+    get_condition,
+    set_condition,
+)
 from kron.planner.context import Pass
 from kron.planner.records import (
     DeleteReason,
@@ -138,9 +145,9 @@ def invalid_plan(
     new.observed_generation = generation
     new.next_schedule_time = None
     new.upcoming_schedule_times = []
-    set_condition(
-        new, READY, ConditionStatus.FALSE, reason, message, now=to_time(now), generation=generation
-    )
+    for type_ in (READY, STALLED):
+        value = ConditionStatus.FALSE if type_ == READY else ConditionStatus.TRUE
+        set_condition(new, type_, value, reason, message, now=to_time(now), generation=generation)
     result = Plan(status=new)
     if previous is None or (previous.reason, previous.message) != (reason, message):
         result.events.append(TaskEvent(EventType.WARNING, reason, message))
@@ -438,6 +445,18 @@ def _finish(p: Pass, held: str | None) -> None:
             now=now,
             generation=gen,
         )
+    stalled = held == Reason.TOO_MANY_FAILURES
+    set_condition(
+        status,
+        STALLED,
+        ConditionStatus.TRUE if stalled else ConditionStatus.FALSE,
+        Reason.TOO_MANY_FAILURES if stalled else Reason.FIRING,
+        "stopped until the spec changes or kron.dev/resume gets a new value"
+        if stalled
+        else "the schedule is being followed",
+        now=now,
+        generation=gen,
+    )
     if get_condition(status, DEGRADED) is None:
         set_condition(
             status,

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from kron.api import ConditionStatus, PendingReason, RunResult, ScheduledTaskStatus, Trigger
-from kron.planner import CreateFailure, DeleteReason, FailureKind, Plan, RunPhase, plan
+from kron.planner import (
+    CreateFailure,
+    DeleteReason,
+    FailureKind,
+    Plan,
+    RunPhase,
+    invalid_plan,
+    plan,
+)
 from kron.planner.timeutil import to_time
-
-from .factory import T0, run, spec, task
+from support.planning import T0, run, spec, task
 
 
 def condition(status: ScheduledTaskStatus, type_: str) -> tuple[str, str]:
@@ -308,3 +315,21 @@ def test_condition_transition_time_moves_only_when_status_flips() -> None:
     ready_b = next(c for c in b.conditions if c.type == "Ready")
     assert ready_a.last_transition_time == ready_b.last_transition_time
     assert ready_b.status is ConditionStatus.TRUE
+
+
+def test_stalled_is_true_only_while_the_task_cannot_progress() -> None:
+    healthy = plan(task(spec()), T0 + 0.1).status
+    assert condition(healthy, "Stalled") == ("False", "Firing")
+    stopped = _fail_streak(spec(suspendAfterFailures=1), 1)
+    assert condition(stopped, "Stalled") == ("True", "TooManyFailures")
+    suspended = plan(task(spec(suspend=True)), T0 + 0.1).status
+    assert condition(suspended, "Stalled")[0] == "False"  # suspending is a choice, not a failure
+
+
+def test_invalid_spec_is_stalled_for_kstatus() -> None:
+    result = invalid_plan(ScheduledTaskStatus(), 3, "InvalidTimeZone", "timeZone: unknown", T0)
+    assert condition(result.status, "Ready") == ("False", "InvalidTimeZone")
+    assert condition(result.status, "Stalled") == ("True", "InvalidTimeZone")
+    assert [e.reason for e in result.events] == ["InvalidTimeZone"]
+    again = invalid_plan(result.status, 3, "InvalidTimeZone", "timeZone: unknown", T0 + 5)
+    assert again.events == []

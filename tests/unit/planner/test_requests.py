@@ -7,8 +7,7 @@ from kron.planner import RunPhase, plan
 from kron.planner.requests import BACKFILL_BATCH
 from kron.planner.timeutil import to_time
 from kron.schedule import manual_run_name
-
-from .factory import T0, run, spec, task
+from support.planning import T0, run, spec, task
 
 
 def iso(seconds: int) -> str:

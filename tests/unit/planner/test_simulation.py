@@ -24,8 +24,7 @@ from kron.api import (
 )
 from kron.planner import ObservedRun, RunPhase, TaskInput, plan, timeline_for
 from kron.planner.ticks import CATCH_UP_CAP
-
-from .factory import T0, spec
+from support.planning import T0, spec
 
 HORIZON = 900.0
 UID = "sim-uid"

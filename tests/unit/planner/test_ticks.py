@@ -6,8 +6,7 @@ from kron.api import RunResult, ScheduledTaskStatus, Trigger
 from kron.planner import plan
 from kron.planner.ticks import CATCH_UP_CAP
 from kron.planner.timeutil import to_time
-
-from .factory import T0, run, spec, task
+from support.planning import T0, run, spec, task
 
 
 def test_on_time_tick_creates_run_named_after_its_nominal_second() -> None:
