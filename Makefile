@@ -70,6 +70,15 @@ test: $(STAMP) ## everything: unit, contract, integration on the local control p
 bench-core: $(STAMP) ## benchmark the pure scheduling core (next-fire computation)
 	$(PY) hack/bench_core.py
 
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+.PHONY: bench
+bench: $(BENCH_STAMP) ## kron vs CronJob on a dedicated local cluster (BENCH_PROFILE=quick|full) -> .bench/latest.json
+	BENCH_COMMAND="make bench$(if $(BENCH_PROFILE), BENCH_PROFILE=$(BENCH_PROFILE))" $(PY) -m bench
+
 .PHONY: fmt
 fmt: $(STAMP) ## format and autofix
 	$(VENV)/bin/ruff format operator tests hack

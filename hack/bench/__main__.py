@@ -1,0 +1,268 @@
+"""`make bench` / `python -m bench`: run every phase once and write `.bench/latest.json`.
+
+Profiles (BENCH_PROFILE): `quick` (default, under 20 minutes on 2 cores) and `full`.
+Any profile value can be overridden from the environment:
+
+    BENCH_TASKS, BENCH_HERD, BENCH_PERIOD (minutes), BENCH_WARMUP, BENCH_WINDOW (s),
+    BENCH_RAW_JOBS, BENCH_WORKERS (kron --workers and the raw client's concurrency),
+    BENCH_RUN (noop | pod), BENCH_KRON_FLAGS (extra `kron run` flags),
+    BENCH_PHASES (comma list of: raw, kron-steady, kron-herd, cron-steady, cron-herd),
+    BENCH_CRON_QPS (comma list of kube-controller-manager QPS values, default "20,<kron qps>"),
+    BENCH_OUT (file, default .bench/latest.json), BENCH_CLUSTER (cluster root,
+    default .bench/cluster; `shared` uses the repository's .local-cluster),
+    BENCH_KEEP_CLUSTER=1 (leave the bench cluster running; one found running is kept).
+
+The bench cluster is a second local control plane, so tests on the shared one neither
+disturb its settings (kube-controller-manager is restarted with other QPS values) nor
+see its objects; it starts from an empty etcd and is removed at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.phases import Bench, Config
+from bench.procs import BenchError, Watcher, load_average
+from bench.report import plot, summary_table, write_json
+from kron.k8s.api import KubeApi
+from kron.settings import Settings as KronSettings
+from localcluster.cluster import LocalCluster
+from localcluster.layout import DEFAULT_ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
+log = logging.getLogger("bench")
+
+ALL_PHASES = ("raw", "kron-steady", "kron-herd", "cron-steady", "cron-herd")
+
+
+@dataclass(frozen=True)
+class Profile:
+    tasks: int
+    herd: int
+    period: int
+    warmup: float
+    window: float
+    raw_jobs: int
+
+
+PROFILES = {
+    "quick": Profile(tasks=5000, herd=2000, period=1, warmup=45, window=120, raw_jobs=3000),
+    "full": Profile(tasks=10000, herd=5000, period=1, warmup=75, window=300, raw_jobs=6000),
+}
+
+
+def env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else default
+
+
+def kron_qps(flags: list[str]) -> tuple[int, int]:
+    """kron's client QPS/burst after BENCH_KRON_FLAGS (the defaults otherwise)."""
+    defaults = KronSettings()
+    qps, burst = defaults.qps, defaults.burst
+    for flag, value in zip(flags, [*flags[1:], ""], strict=False):
+        if flag == "--qps":
+            qps = float(value)
+        elif flag == "--burst":
+            burst = int(value)
+    return int(qps), int(burst)
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_gb, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "note": "every component (etcd, API server, controllers, kwok, kron, watcher, driver) "
+        "shares these cores",
+    }
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            check=False,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return ""
+
+
+def cluster_up(cluster: LocalCluster, qps: int, burst: int) -> int:
+    """(Re)configure kube-controller-manager's client limit; return its pid."""
+    os.environ["KRON_KCM_QPS"] = str(qps)
+    os.environ["KRON_KCM_BURST"] = str(burst)
+    cluster.up()
+    pid = cluster.status()["components"]["kube-controller-manager"]["pid"]
+    if not pid:
+        raise BenchError("kube-controller-manager is not running")
+    return int(pid)
+
+
+def install_crd(cluster: LocalCluster) -> None:
+    kubectl = [str(cluster.bin_dir / "kubectl"), "--kubeconfig", str(cluster.kubeconfig)]
+    crd = ROOT / "crds" / "kron.dev_scheduledtasks.yaml"
+    subprocess.run(
+        [*kubectl, "apply", "--server-side", "--force-conflicts", "-f", str(crd)],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *kubectl,
+            "wait",
+            "--for=condition=Established",
+            "crd/scheduledtasks.kron.dev",
+            "--timeout=60s",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
+    phases = [p.strip() for p in os.environ.get("BENCH_PHASES", ",".join(ALL_PHASES)).split(",")]
+    unknown = set(phases) - set(ALL_PHASES)
+    if unknown:
+        raise BenchError(f"unknown BENCH_PHASES {sorted(unknown)}; known: {', '.join(ALL_PHASES)}")
+    kron_flags = shlex.split(os.environ.get("BENCH_KRON_FLAGS", ""))
+    qps, burst = kron_qps(kron_flags)
+    cron_qps = [
+        int(v) for v in os.environ.get("BENCH_CRON_QPS", f"20,{qps}").split(",") if v.strip()
+    ]
+    where = os.environ.get("BENCH_CLUSTER", str(ROOT / ".bench" / "cluster"))
+    root = DEFAULT_ROOT if where == "shared" else Path(where)
+    cluster = LocalCluster(root=root)
+    out = Path(os.environ.get("BENCH_OUT", str(ROOT / ".bench" / "latest.json")))
+    out_dir = out.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run_id = dt.datetime.now(dt.UTC).strftime("%H%M%S")
+    config = Config(
+        kubeconfig=cluster.kubeconfig,
+        out_dir=out_dir,
+        run_id=run_id,
+        tasks=int(env_number("BENCH_TASKS", profile.tasks)),
+        herd=int(env_number("BENCH_HERD", profile.herd)),
+        period_min=int(env_number("BENCH_PERIOD", profile.period)),
+        warmup_s=env_number("BENCH_WARMUP", profile.warmup),
+        window_s=env_number("BENCH_WINDOW", profile.window),
+        raw_jobs=int(env_number("BENCH_RAW_JOBS", profile.raw_jobs)),
+        workers=int(env_number("BENCH_WORKERS", KronSettings().workers)),
+        run=os.environ.get("BENCH_RUN", "noop"),
+        kron_flags=kron_flags,
+    )
+    started = time.time()
+    was_up = bool(cluster.status()["up"])
+    keep = os.environ.get("BENCH_KEEP_CLUSTER", "") == "1" or where == "shared" or was_up
+    kcm_pid = cluster_up(cluster, 20, 30)
+    install_crd(cluster)
+    watcher = Watcher(cluster.kubeconfig, out_dir / f"watch-{run_id}.csv").start()
+    api = await KubeApi.connect(str(cluster.kubeconfig), pool_size=config.workers + 8)
+    bench = Bench(config, api, watcher)
+    results: dict[str, Any] = {}
+    loads: dict[str, list[float]] = {}
+    try:
+        if "raw" in phases:
+            results["raw"] = await bench.raw()
+            loads["raw"] = list(load_average())
+        raw_rate = results.get("raw", {}).get("raw_create_per_s")
+        if "kron-steady" in phases:
+            results["kron_steady"] = await bench.steady("kron", "kron-steady", None)
+            loads["kron-steady"] = list(load_average())
+        if "kron-herd" in phases:
+            results["kron_herd"] = await bench.herd("kron", "kron-herd", None, raw_rate)
+            loads["kron-herd"] = list(load_average())
+        for cq in cron_qps:
+            if not {"cron-steady", "cron-herd"} & set(phases):
+                break
+            kcm_pid = cluster_up(cluster, cq, int(cq * 1.5))
+            if "cron-steady" in phases:
+                results[f"cron_steady_qps{cq}"] = await bench.steady(
+                    "cronjob", f"cron-steady-q{cq}", kcm_pid
+                )
+                loads[f"cron-steady-q{cq}"] = list(load_average())
+            if "cron-herd" in phases:
+                results[f"cron_herd_qps{cq}"] = await bench.herd(
+                    "cronjob", f"cron-herd-q{cq}", kcm_pid, raw_rate
+                )
+                loads[f"cron-herd-q{cq}"] = list(load_average())
+    finally:
+        watcher.stop()
+        await api.close()
+        if keep:
+            cluster_up(cluster, 20, 30)  # as it was found
+        else:
+            cluster.down()
+    elapsed = time.time() - started
+    settings = {
+        "profile": profile_name,
+        **{k: v for k, v in asdict(config).items() if k not in ("kubeconfig", "out_dir")},
+        "kron_qps": qps,
+        "kron_burst": burst,
+        "kcm_qps_runs": [{"qps": q, "burst": int(q * 1.5)} for q in cron_qps],
+        "kcm_qps_for_kron_phases": {"qps": 20, "burst": 30},
+        "scheduler_qps": {"qps": 50, "burst": 100},
+        "cluster_root": str(root),
+        "apiserver_client": "admin kubeconfig (system:masters: exempt from API Priority and "
+        "Fairness) for kron, the watcher and the driver",
+        "machine": machine(),
+        "load_average_after_phase": loads,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "commit": git_commit(),
+        "command": os.environ.get("BENCH_COMMAND", "make bench"),
+        "elapsed_s": round(elapsed, 1),
+    }
+    return {"results": results, "settings": settings}
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S"
+    )
+    logging.getLogger("localcluster").setLevel(logging.WARNING)
+    profile_name = os.environ.get("BENCH_PROFILE", "quick")
+    if profile_name not in PROFILES:
+        sys.exit(f"BENCH_PROFILE must be one of {', '.join(PROFILES)}, not {profile_name!r}")
+    try:
+        measured = asyncio.run(run(profile_name, PROFILES[profile_name]))
+    except BenchError as err:
+        sys.exit(f"bench failed: {err}")
+    out = Path(os.environ.get("BENCH_OUT", str(ROOT / ".bench" / "latest.json")))
+    document = write_json(out, measured)
+    png = out.with_suffix(".png")
+    if plot(png, measured):
+        print(f"wrote {png}")
+    print(f"wrote {out}")
+    print(summary_table(document))
+    if any(isinstance(v, float) and math.isnan(v) for v in document["kron"].values()):
+        print("note: some kron values are NaN (a phase did not run or did not complete)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,365 @@
+"""The benchmark's phases, each on its own namespace, each cleaned up afterwards.
+
+raw       Jobs created as fast as kron's own client allows (same pool size and
+          concurrency as `kron run --workers`, no client rate limit): the ceiling.
+steady    N objects firing once per period, spread over the period; lag of every
+          run whose nominal instant falls in the measurement window.
+herd      H objects firing on the same instant; time until every run exists.
+
+kron runs as `python -m kron run` (a subprocess per phase); CronJobs are served by
+the cluster's kube-controller-manager. The watcher (its own process) sees both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import workload
+from bench.procs import BenchError, Kron, Usage, Watcher, usage
+from bench.stats import Seen, drain_curve, lag_report, percentile, read_rows
+from kron.k8s.api import ApiError, KubeApi
+
+log = logging.getLogger("bench")
+
+TASKS_PATH = "/apis/kron.dev/v1alpha1/namespaces/{ns}/scheduledtasks"
+CRONJOBS_PATH = "/apis/batch/v1/namespaces/{ns}/cronjobs"
+JOBS_PATH = "/apis/batch/v1/namespaces/{ns}/jobs"
+CREATE_CONCURRENCY = 32
+HERD_MARGIN_S = 20.0
+
+
+@dataclass
+class Config:
+    kubeconfig: Path
+    out_dir: Path
+    run_id: str
+    tasks: int
+    herd: int
+    period_min: int
+    warmup_s: float
+    window_s: float
+    raw_jobs: int
+    workers: int
+    run: str = "noop"
+    kron_flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Sampler:
+    """Readings of one process while a phase runs (RSS and CPU from /proc)."""
+
+    pid: int
+    readings: list[Usage] = field(default_factory=list)
+
+    def read(self) -> Usage:
+        reading = usage(self.pid)
+        self.readings.append(reading)
+        return reading
+
+
+class Bench:
+    def __init__(self, config: Config, api: KubeApi, watcher: Watcher) -> None:
+        self.c = config
+        self.api = api
+        self.watcher = watcher
+        self.create_rate = 100.0
+        """Objects/s the driver managed to create (first estimate; refined as it goes)."""
+
+    # -- helpers --------------------------------------------------------------------
+
+    def namespace(self, label: str) -> str:
+        return f"bench-{self.c.run_id}-{label}"
+
+    async def make_namespace(self, name: str) -> None:
+        await self.api.request(
+            "POST", "/api/v1/namespaces", body={"metadata": {"name": name}, "apiVersion": "v1"}
+        )
+        if self.c.run == "pod":
+            # Pods are refused until the namespace's default ServiceAccount exists.
+            path = f"/api/v1/namespaces/{name}/serviceaccounts/default"
+            await self.until(lambda: self._exists(path), 60, f"ServiceAccount in {name}")
+
+    async def _exists(self, path: str) -> bool:
+        try:
+            await self.api.request("GET", path)
+        except ApiError as err:
+            if err.not_found:
+                return False
+            raise
+        return True
+
+    async def until(self, check: Callable[[], Any], limit: float, what: str) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            result = check()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(0.5)
+        raise BenchError(f"timed out after {limit:.0f}s waiting for {what}")
+
+    async def create_all(self, path: str, bodies: list[dict[str, Any]]) -> float:
+        """Create every object (retrying throttling and server errors); seconds taken."""
+        queue = list(reversed(bodies))
+        started = time.time()
+
+        async def worker() -> None:
+            while queue:
+                body = queue.pop()
+                for attempt in range(20):
+                    try:
+                        await self.api.request("POST", path, body=body)
+                        break
+                    except ApiError as err:
+                        if err.already_exists:
+                            break
+                        if not err.retryable or attempt == 19:
+                            raise BenchError(
+                                f"cannot create {body['metadata']['name']}: {err}"
+                            ) from None
+                        await asyncio.sleep(0.1 * (attempt + 1))
+
+        await asyncio.gather(*(worker() for _ in range(CREATE_CONCURRENCY)))
+        took = time.time() - started
+        self.create_rate = len(bodies) / max(took, 1e-3)
+        return took
+
+    async def cleanup(self, ns: str, owners_path: str | None) -> None:
+        """Owners first (so nothing new fires), then their Jobs, then the namespace."""
+        background = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": "Background",
+        }
+        for path in (owners_path, JOBS_PATH):
+            if path is not None:
+                await self.api.request(
+                    "DELETE", path.format(ns=ns), body=background, request_timeout=300.0
+                )
+        await self.api.request("DELETE", f"/api/v1/namespaces/{ns}", body=background)
+
+    def rows(self, label: str) -> list[Seen]:
+        self.watcher.check_alive()
+        return read_rows(self.watcher.out, phase=label)
+
+    def start_kron(self, ns: str, label: str) -> Kron:
+        kron = Kron(
+            self.c.kubeconfig,
+            [ns],
+            self.c.out_dir / "logs" / f"kron-{label}.log",
+            flags=["--workers", str(self.c.workers), *self.c.kron_flags],
+        )
+        return kron.start()
+
+    # -- the ceiling ----------------------------------------------------------------
+
+    async def raw(self) -> dict[str, Any]:
+        label = "raw"
+        ns = self.namespace(label)
+        await self.make_namespace(ns)
+        bodies = [
+            workload.raw_job(f"raw-{i:05d}", ns, label, self.c.run) for i in range(self.c.raw_jobs)
+        ]
+        queue = list(reversed(bodies))
+        done: list[float] = []
+        path = JOBS_PATH.format(ns=ns)
+        started = time.time()
+
+        async def worker() -> None:
+            while queue:
+                body = queue.pop()
+                await self.api.request("POST", path, body=body)
+                done.append(time.time())
+
+        await asyncio.gather(*(worker() for _ in range(self.c.workers)))
+        client_s = max(done) - started
+        await self.until(lambda: len(self.rows(label)) >= len(bodies), 60, "raw Jobs seen")
+        seen = sorted(r.seen for r in self.rows(label))
+        result = {
+            "jobs": len(bodies),
+            "concurrency": self.c.workers,
+            "client_s": round(client_s, 3),
+            "raw_create_per_s": round(len(bodies) / client_s, 1),
+            "watcher_span_s": round(seen[-1] - seen[0], 3),
+            "watcher_per_s": round((len(seen) - 1) / max(seen[-1] - seen[0], 1e-3), 1),
+        }
+        log.info("raw: %s", result)
+        await self.cleanup(ns, None)
+        return result
+
+    # -- steady state ---------------------------------------------------------------
+
+    async def steady(self, system: str, label: str, subject_pid: int | None) -> dict[str, Any]:
+        """`system` kron or cronjob; `subject_pid` the KCM's for cronjob."""
+        c = self.c
+        ns = self.namespace(label)
+        await self.make_namespace(ns)
+        kron = None
+        if system == "kron":
+            kron = self.start_kron(ns, label)
+            kron.wait_ready()
+            subject_pid = kron.pid
+        assert subject_pid is not None
+        slots: dict[str, workload.Slot] = {}
+        bodies = []
+        for i in range(c.tasks):
+            name = f"s{i:05d}"
+            if system == "kron":
+                slot = workload.kron_slot(i, c.period_min)
+                sched = workload.kron_schedule(slot)
+                bodies.append(workload.task(name, ns, sched, label, c.run))
+            else:
+                slot = workload.cron_slot(i, c.period_min)
+                sched = workload.cron_schedule(slot)
+                bodies.append(workload.cronjob(name, ns, sched, label, c.run))
+            slots[name] = slot
+        owners = TASKS_PATH if system == "kron" else CRONJOBS_PATH
+        created_s = await self.create_all(owners.format(ns=ns), bodies)
+        log.info("%s: %d objects created in %.1fs", label, len(bodies), created_s)
+
+        sampler = Sampler(subject_pid)
+        t0 = math.ceil(time.time() + c.warmup_s)
+        t1 = t0 + c.window_s
+        await self.sleep_until(t0, kron)
+        start = sampler.read()
+        while time.time() < t1:
+            await self.sleep_until(min(t1, time.time() + 1.0), kron)
+            sampler.read()
+        end = sampler.readings[-1]
+        expected = {(name, t) for name, slot in slots.items() for t in slot.ticks(t0, t1)}
+        grace_end = t1 + 60 * c.period_min + 15
+        while time.time() < grace_end:
+            report = lag_report(self.rows(label), expected)
+            if report.fired == report.expected:
+                break
+            await asyncio.sleep(2.0)
+        report = lag_report(self.rows(label), expected)
+        result: dict[str, Any] = {
+            **report.summary(),
+            "objects": c.tasks,
+            "window_s": c.window_s,
+            "fires_per_s": round(len(expected) / c.window_s, 1),
+            "rss_mb": round(end.rss_mb, 1),
+            "rss_max_mb": round(max(r.rss_mb for r in sampler.readings), 1),
+            "cpu_s": round(end.cpu_s - start.cpu_s, 2),
+            "cpu_share": round((end.cpu_s - start.cpu_s) / max(end.at - start.at, 1e-3), 3),
+            "create_s": round(created_s, 1),
+            "lags": report.lags,
+        }
+        if kron is not None:
+            result.update(self.kron_counters(kron))
+            result.update(await self.restart(kron, ns, label))
+        log.info("%s: %s", label, {k: v for k, v in result.items() if k != "lags"})
+        await self.cleanup(ns, owners)
+        return result
+
+    def kron_counters(self, kron: Kron) -> dict[str, Any]:
+        return {
+            "kron_status_writes": kron.metric("kron_status_writes_total"),
+            "kron_events_dropped": kron.metric("kron_events_dropped_total"),
+        }
+
+    async def restart(self, kron: Kron, ns: str, label: str) -> dict[str, Any]:
+        """Stop kron and start it again with every task present: start to first fire."""
+        kron.stop()
+        fresh = self.start_kron(ns, f"{label}-restart")
+        spawned = fresh.started_at
+        try:
+            ready_s = await asyncio.to_thread(fresh.wait_ready)
+            await self.until(
+                lambda: any(r.seen > spawned for r in self.rows(label)), 60, "a fire after restart"
+            )
+            first = min(r.seen for r in self.rows(label) if r.seen > spawned)
+            rss_after = usage(fresh.pid).rss_mb
+        finally:
+            fresh.stop()
+        return {
+            "start_ready_s": round(ready_s, 2),
+            "start_to_first_fire_s": round(first - spawned, 2),
+            "restart_rss_mb": round(rss_after, 1),
+        }
+
+    async def sleep_until(self, instant: float, kron: Kron | None) -> None:
+        while (left := instant - time.time()) > 0:
+            if kron is not None:
+                kron.check_alive()
+            self.watcher.check_alive()
+            await asyncio.sleep(min(left, 1.0))
+
+    # -- the herd -------------------------------------------------------------------
+
+    async def herd(
+        self, system: str, label: str, subject_pid: int | None, raw_rate: float | None
+    ) -> dict[str, Any]:
+        c = self.c
+        ns = self.namespace(label)
+        await self.make_namespace(ns)
+        kron = None
+        if system == "kron":
+            kron = self.start_kron(ns, label)
+            kron.wait_ready()
+            subject_pid = kron.pid
+        assert subject_pid is not None
+        ready_at = time.time() + c.herd / self.create_rate * 1.5 + HERD_MARGIN_S
+        instant = math.ceil(ready_at) if system == "kron" else math.ceil(ready_at / 60) * 60
+        bodies = []
+        for i in range(c.herd):
+            name = f"h{i:05d}"
+            if system == "kron":
+                bodies.append(
+                    workload.task(name, ns, workload.at_instant_kron(instant), label, c.run)
+                )
+            else:
+                bodies.append(
+                    workload.cronjob(name, ns, workload.at_instant_cron(instant), label, c.run)
+                )
+        owners = TASKS_PATH if system == "kron" else CRONJOBS_PATH
+        created_s = await self.create_all(owners.format(ns=ns), bodies)
+        if time.time() > instant - 2:
+            raise BenchError(
+                f"{label}: creating {c.herd} objects took {created_s:.0f}s, past the herd instant"
+            )
+        log.info("%s: %d objects created in %.1fs; herd at %s", label, c.herd, created_s, instant)
+        sampler = Sampler(subject_pid)
+        await self.sleep_until(instant, kron)
+        start = sampler.read()
+        deadline = instant + max(120.0, c.herd / 4.0)
+        while time.time() < deadline and len(self.rows(label)) < c.herd:
+            await self.sleep_until(time.time() + 1.0, kron)
+            sampler.read()
+        end = sampler.read()
+        rows = self.rows(label)
+        curve = drain_curve(rows, instant)
+        names = {r.name for r in rows}
+        tasks = {r.task for r in rows}
+        complete = len(tasks) >= c.herd
+        drain = curve[-1] if complete and curve else math.nan
+        result: dict[str, Any] = {
+            "herd_size": c.herd,
+            "herd_runs_seen": len(names),
+            "herd_drain_s": round(drain, 3),
+            "herd_first_s": round(curve[0], 3) if curve else math.nan,
+            "herd_p50_s": round(percentile(curve, 50), 3),
+            "herd_rate_per_s": round(c.herd / drain, 1) if complete and drain > 0 else math.nan,
+            "herd_duplicates": len(rows) - len(names) + (len(names) - len(tasks)),
+            "herd_missed": c.herd - len(tasks),
+            "herd_cpu_s": round(end.cpu_s - start.cpu_s, 2),
+            "herd_rss_mb": round(max(r.rss_mb for r in sampler.readings), 1),
+            "curve": curve,
+        }
+        if raw_rate and complete and drain > 0:
+            result["herd_vs_raw"] = round(c.herd / drain / raw_rate, 3)
+        if kron is not None:
+            result.update(self.kron_counters(kron))
+            kron.stop()
+        log.info("%s: %s", label, {k: v for k, v in result.items() if k != "curve"})
+        await self.cleanup(ns, owners)
+        return result

@@ -1,0 +1,227 @@
+"""`.bench/latest.json` in the agreed shape, the PNG, and the README table."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+SAMPLE_KEYS = ("lags", "curve")
+KEYS = (
+    "lag_p50_s",
+    "lag_p99_s",
+    "lag_max_s",
+    "herd_size",
+    "herd_drain_s",
+    "duplicates",
+    "missed",
+    "rss_mb",
+    "cpu_s",
+)
+GOAL_P99_S = 0.1
+GOAL_HERD_VS_RAW = 0.9
+GOAL_P99_RATIO = 10.0
+GOAL_RSS_MB = 250.0
+GOAL_RSS_TASKS = 10_000
+
+
+def _clean(value: Any) -> Any:
+    """NaN is not JSON: missing measurements are null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if k not in SAMPLE_KEYS}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _system(steady: dict[str, Any], herd: dict[str, Any]) -> dict[str, Any]:
+    """One system's numbers: lag and resources from the steady phase, plus the herd."""
+    nan = math.nan
+    out: dict[str, Any] = {
+        "lag_p50_s": steady.get("lag_p50_s", nan),
+        "lag_p99_s": steady.get("lag_p99_s", nan),
+        "lag_max_s": steady.get("lag_max_s", nan),
+        "herd_size": herd.get("herd_size", 0),
+        "herd_drain_s": herd.get("herd_drain_s", nan),
+        "duplicates": steady.get("duplicates", 0) + herd.get("herd_duplicates", 0),
+        "missed": steady.get("missed", 0) + herd.get("herd_missed", 0),
+        "rss_mb": steady.get("rss_mb", nan),
+        "cpu_s": steady.get("cpu_s", nan),
+    }
+    extra_steady = {k: v for k, v in steady.items() if k not in out and k not in SAMPLE_KEYS}
+    extra_herd = {k: v for k, v in herd.items() if k not in out and k not in SAMPLE_KEYS}
+    out["steady"] = extra_steady
+    out["herd"] = extra_herd
+    return out
+
+
+def build(measured: dict[str, Any]) -> dict[str, Any]:
+    r = measured["results"]
+    s = measured["settings"]
+    qps_runs = [run["qps"] for run in s["kcm_qps_runs"]]
+    doc: dict[str, Any] = {
+        "tasks": s["tasks"],
+        "raw_create_per_s": r.get("raw", {}).get("raw_create_per_s", math.nan),
+        "kron": _system(r.get("kron_steady", {}), r.get("kron_herd", {})),
+    }
+    doc["kron"]["steady"]["cpu_note"] = "CPU seconds of the kron process over the window"
+    for i, q in enumerate(qps_runs):
+        key = "cronjob" if i == 0 else f"cronjob_qps{q}"
+        doc[key] = _system(r.get(f"cron_steady_qps{q}", {}), r.get(f"cron_herd_qps{q}", {}))
+        doc[key]["kcm_qps"] = q
+        doc[key]["steady"]["resources_of"] = "kube-controller-manager (all its controllers)"
+    doc["raw"] = r.get("raw", {})
+    doc["goals"] = goals(doc, qps_runs)
+    doc["settings"] = s
+    return doc
+
+
+def goals(doc: dict[str, Any], qps_runs: list[int]) -> dict[str, Any]:
+    kron = doc["kron"]
+    p99 = kron["lag_p99_s"]
+    out: dict[str, Any] = {
+        "steady_p99_le_100ms": {"value_s": p99, "met": bool(p99 <= GOAL_P99_S)},
+    }
+    rate = kron["herd"].get("herd_rate_per_s", math.nan)
+    raw = doc["raw_create_per_s"]
+    ratio = rate / raw if raw and not math.isnan(raw) else math.nan
+    out["herd_ge_90pct_raw"] = {
+        "herd_per_s": rate,
+        "raw_per_s": raw,
+        "ratio": round(ratio, 3),
+        "met": bool(ratio >= GOAL_HERD_VS_RAW),
+    }
+    for i, q in enumerate(qps_runs):
+        key = "cronjob" if i == 0 else f"cronjob_qps{q}"
+        theirs = doc[key]["lag_p99_s"]
+        times = theirs / p99 if p99 and not math.isnan(p99) else math.nan
+        out[f"p99_10x_lower_than_cronjob_qps{q}"] = {
+            "ratio": round(times, 1),
+            "met": bool(times >= GOAL_P99_RATIO),
+        }
+    rss, tasks = kron["rss_mb"], doc["tasks"]
+    out["rss_le_250mb_at_10k"] = {
+        "rss_mb": rss,
+        "tasks": tasks,
+        "met": bool(rss <= GOAL_RSS_MB) if tasks >= GOAL_RSS_TASKS else None,
+        "note": "" if tasks >= GOAL_RSS_TASKS else f"measured at {tasks} tasks, not 10,000",
+    }
+    return out
+
+
+def write_json(path: Path, measured: dict[str, Any]) -> dict[str, Any]:
+    doc = build(measured)
+    path.write_text(json.dumps(_clean(doc), indent=2) + "\n")
+    samples = {
+        name: {k: v for k, v in res.items() if k in SAMPLE_KEYS}
+        for name, res in measured["results"].items()
+    }
+    path.with_name(path.stem + "-samples.json").write_text(json.dumps(samples))
+    return doc
+
+
+def plot(path: Path, measured: dict[str, Any]) -> bool:
+    """Lag CDFs (left) and herd drain curves (right); False without matplotlib."""
+    try:
+        import matplotlib  # noqa: PLC0415 (optional: the bench extra)
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: PLC0415
+    except ImportError:
+        print("matplotlib missing (pip install -e '.[bench]'): no PNG")
+        return False
+    r = measured["results"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    for name, res in r.items():
+        lags = sorted(res.get("lags") or [])
+        if not lags:
+            continue
+        ys = [(i + 1) / len(lags) for i in range(len(lags))]
+        left.plot([max(v, 1e-3) for v in lags], ys, label=_label(name, res))
+    left.set_xscale("log")
+    left.set_xlabel("fire lag: nominal instant to Job ADDED at the watcher (s, log)")
+    left.set_ylabel("fraction of runs")
+    left.set_title("Steady state: lag CDF")
+    left.axvline(GOAL_P99_S, color="grey", linestyle=":", label="100 ms")
+    left.grid(True, which="both", alpha=0.3)
+    left.legend(fontsize=8)
+    raw = r.get("raw", {}).get("raw_create_per_s")
+    longest = 0.0
+    for name, res in r.items():
+        curve = res.get("curve") or []
+        if not curve:
+            continue
+        longest = max(longest, curve[-1])
+        right.step(curve, range(1, len(curve) + 1), where="post", label=_label(name, res))
+    if raw and longest:
+        size = max(len(res.get("curve") or []) for res in r.values())
+        span = min(longest, size / raw)
+        right.plot(
+            [0, span],
+            [0, span * raw],
+            color="grey",
+            linestyle=":",
+            label=f"raw ceiling {raw:.0f}/s",
+        )
+    right.set_xlabel("seconds after the herd's nominal instant")
+    right.set_ylabel("runs existing (seen by the watcher)")
+    right.set_title("Herd: all tasks on one instant")
+    right.grid(True, alpha=0.3)
+    right.legend(fontsize=8)
+    s = measured["settings"]
+    fig.suptitle(
+        f"kron vs CronJob, {s['tasks']} tasks steady, herd {s['herd']}; {s['date']}; "
+        f"{s['machine']['cores']} cores shared by the whole control plane",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _label(name: str, res: dict[str, Any]) -> str:
+    nice = {
+        "kron_steady": "kron",
+        "kron_herd": "kron",
+    }
+    if name in nice:
+        return nice[name]
+    if "qps" in name:
+        return f"CronJob (KCM {name.rsplit('qps', 1)[1]} QPS)"
+    return name
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}{unit}" if abs(value) < 10 else f"{value:.1f}{unit}"
+    return f"{value}{unit}"
+
+
+def summary_table(doc: dict[str, Any]) -> str:
+    systems = [("kron", doc["kron"])] + [
+        (f"CronJob, KCM {v['kcm_qps']} QPS", v)
+        for k, v in doc.items()
+        if k.startswith("cronjob") and isinstance(v, dict)
+    ]
+    head = "| | " + " | ".join(name for name, _ in systems) + " |"
+    rule = "|---|" + "---|" * len(systems)
+    rows = [head, rule]
+    for key, unit in (
+        ("lag_p50_s", " s"),
+        ("lag_p99_s", " s"),
+        ("lag_max_s", " s"),
+        ("duplicates", ""),
+        ("missed", ""),
+        ("herd_size", ""),
+        ("herd_drain_s", " s"),
+        ("rss_mb", " MB"),
+        ("cpu_s", " s"),
+    ):
+        rows.append(f"| {key} | " + " | ".join(_fmt(v.get(key), unit) for _, v in systems) + " |")
+    return "\n".join(rows)
