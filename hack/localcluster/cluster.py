@@ -100,7 +100,8 @@ class LocalCluster:
         Idempotent: running components are reused (same ports, same data) and only the
         simulated Nodes are re-applied. Settings given through the environment
         (``KRON_KCM_QPS``...) that differ from the running cluster's restart the affected
-        component.
+        component, and so does any other change to a component's command line (a
+        controller added to the list, a new flag).
         """
         deadline = time.monotonic() + timeout
         with self._locked():
@@ -112,10 +113,14 @@ class LocalCluster:
                 log.info("reusing the running cluster at %s", self.root)
             changed = self._changed_components(state.settings, wanted) if state else set()
             state = self._prepare(state, wanted)
+            context = self._context(state)
             for name in COMPONENTS:
                 ref = state.processes.get(name)
-                if name in changed and ref and process.is_alive(ref):
-                    log.info("restarting %s with new settings", name)
+                # A process recorded before commands were kept has argv () (unknown).
+                stale = ref is not None and bool(ref.argv)
+                stale = stale and ref is not None and ref.argv != tuple(command(name, context))
+                if (name in changed or stale) and ref and process.is_alive(ref):
+                    log.info("restarting %s with a new command line", name)
                     process.terminate(ref, grace=_STOP_GRACE)
                 if not self.is_running(name, state):
                     self._start(state, name)
@@ -293,13 +298,11 @@ class LocalCluster:
                     "`make cluster-down` and `make cluster-up` pick new ports"
                 )
         context = self._context(state)
+        argv = command(name, context)
         ref = process.spawn_detached(
-            command(name, context),
-            log=self.layout.log(name),
-            env=environment(name, context),
-            cwd=self.root,
+            argv, log=self.layout.log(name), env=environment(name, context), cwd=self.root
         )
-        state.processes[name] = ref
+        state.processes[name] = replace(ref, argv=tuple(argv))
         save(self.layout.state_file, state)
         log.info("started %s (pid %d)", name, ref.pid)
 

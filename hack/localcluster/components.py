@@ -37,7 +37,9 @@ KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 # - deployment, replicaset: the operator itself and test Deployments run as Pods;
 # - root-ca-certificate-publisher: the kube-root-ca.crt ConfigMap SA token volumes name;
 # - clusterrole-aggregation: fills the aggregated ClusterRoles view, edit and admin
-#   (empty without it), which charts and RoleBindings commonly grant.
+#   (empty without it), which charts and RoleBindings commonly grant;
+# - resourcequota: publishes quota usage; without it ResourceQuota admission lets every
+#   create through, and tenancy tests (a quota refusing a run) would test nothing.
 CONTROLLERS = (
     "job-controller",
     "cronjob-controller",
@@ -50,6 +52,7 @@ CONTROLLERS = (
     "replicaset-controller",
     "root-ca-certificate-publisher-controller",
     "clusterrole-aggregation-controller",
+    "resourcequota-controller",
 )
 
 # Upstream defaults are 400 and 200, sized for API servers shared by many tenants. Their

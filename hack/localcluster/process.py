@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Backgrounds "$@" with its output appended to $1 and prints its pid. The component
 # inherits a new session (start_new_session below) and no terminal.
@@ -28,17 +29,23 @@ _LAUNCHER = 'log=$1; shift; "$@" >>"$log" 2>&1 </dev/null & echo $!'
 
 @dataclass(frozen=True)
 class ProcessRef:
-    """A process identity that survives pid reuse: pid plus its start time."""
+    """A process identity that survives pid reuse: pid plus its start time, and the
+    command it was started with (so a changed command line means a restart)."""
 
     pid: int
     start_ticks: int
+    argv: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, int]:
-        return {"pid": self.pid, "start_ticks": self.start_ticks}
+    def to_json(self) -> dict[str, Any]:
+        return {"pid": self.pid, "start_ticks": self.start_ticks, "argv": list(self.argv)}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, int]) -> ProcessRef:
-        return cls(pid=int(data["pid"]), start_ticks=int(data["start_ticks"]))
+    def from_json(cls, data: Mapping[str, Any]) -> ProcessRef:
+        return cls(
+            pid=int(data["pid"]),
+            start_ticks=int(data["start_ticks"]),
+            argv=tuple(str(a) for a in data.get("argv", ())),
+        )
 
 
 def _stat_fields(pid: int) -> list[str] | None:

@@ -24,7 +24,7 @@ import yaml
 from kubernetes.aio import client as aio_client
 from kubernetes.aio import config as aio_config
 
-from localcluster import APISERVER, COMPONENTS, ETCD, LocalCluster
+from localcluster import APISERVER, COMPONENTS, ETCD, LocalCluster, components
 from support.cluster import ClusterHandle, KubectlError
 from support.wait import async_wait_until, wait_until
 from support.watch import WatchStats, resuming_watch
@@ -310,6 +310,27 @@ def test_cluster_up_again_reuses_the_running_components(local_cluster: LocalClus
     for name in COMPONENTS:
         assert after["components"][name]["pid"] == before["components"][name]["pid"], name
         assert after["components"][name]["ports"] == before["components"][name]["ports"], name
+
+
+def test_cluster_up_restarts_a_component_whose_command_line_changed(
+    local_cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local_cluster.up()  # records every component's command line
+    before = local_cluster.status()["components"]
+    monkeypatch.setattr(
+        components, "CONTROLLERS", (*components.CONTROLLERS, "persistentvolume-binder-controller")
+    )
+    local_cluster.up()
+    after = local_cluster.status()["components"]
+    assert after["kube-controller-manager"]["pid"] != before["kube-controller-manager"]["pid"]
+    for name in (ETCD, APISERVER):
+        assert after[name]["pid"] == before[name]["pid"], name
+    monkeypatch.undo()
+    local_cluster.up()  # back to the pinned command line
+    assert (
+        local_cluster.status()["components"]["kube-controller-manager"]["pid"]
+        != after["kube-controller-manager"]["pid"]
+    )
 
 
 async def test_apiserver_killed_and_restarted_comes_back_and_a_watch_resumes(
