@@ -7,6 +7,7 @@
 2. kron itself, run as the chart's ServiceAccount (a token for it) with the environment
    the chart's Deployment gives it: proof that the RBAC and the settings suffice for kron
    to lead, fire runs, write status and post events.
+3. The CRD upgrade the README documents, after Helm installed the CRD.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 import yaml
 
 from chart.helm import CHART, Helm, dump, of_kind, one, resolved_env
+from kron.api.crd import render_crd
 from support.cluster import ClusterHandle
 from support.operator import OperatorProcess, wait_leading
 from support.tasks import event_reasons, runs, status
@@ -177,3 +179,57 @@ def test_kron_runs_as_the_chart_service_account_with_the_chart_settings(
         cluster_scoped = [o for o in rbac if o["kind"].startswith("Cluster")]
         if cluster_scoped:
             cluster.kubectl("delete", "--ignore-not-found", "-f", "-", input=dump(cluster_scoped))
+
+
+def test_documented_crd_upgrade_works_after_a_helm_install(
+    cluster: ClusterHandle, helm: Helm, make_namespace: Any, tmp_path: Path
+) -> None:
+    """README, Upgrades: Helm installs the CRD once; the documented server-side apply
+    then updates it, and needs --force-conflicts because Helm owns the fields. Run on a
+    copy of kron's CRD renamed into a throwaway group, so the shared CRD is untouched."""
+    suffix = secrets.token_hex(3)
+    crd = yaml.safe_load(render_crd())
+    group = f"upgrade{suffix}.kron.test"
+    plural = f"upgradetasks{suffix}"
+    crd["metadata"] = {"name": f"{plural}.{group}"}
+    crd["spec"]["group"] = group
+    crd["spec"]["names"] = {
+        "kind": f"UpgradeTask{suffix}",
+        "listKind": f"UpgradeTask{suffix}List",
+        "plural": plural,
+        "singular": plural.removesuffix("s"),
+    }
+    chart = tmp_path / "chart"
+    (chart / "crds").mkdir(parents=True)
+    (chart / "templates").mkdir()
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: crd-upgrade\nversion: 0.1.0\n")
+    (chart / "crds" / "crd.yaml").write_text(yaml.safe_dump(crd))
+    release_ns = make_namespace("crd-upgrade")
+    try:
+        helm.run("install", "crd-upgrade", str(chart), "-n", release_ns)
+        newer = json.loads(json.dumps(crd))
+        schema = newer["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        schema["description"] = "the next release's CRD"
+        (tmp_path / "crds").mkdir()
+        (tmp_path / "crds" / "crd.yaml").write_text(yaml.safe_dump(newer))
+        plain = cluster.kubectl("apply", "--server-side", "-f", str(tmp_path / "crds"), check=False)
+        assert plain.returncode != 0 and 'conflict with "helm"' in plain.stderr, plain.stderr
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(tmp_path / "crds"))
+        stored = json.loads(
+            cluster.kubectl("get", "crd", crd["metadata"]["name"], "-o", "json").stdout
+        )
+        description = stored["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["description"]
+        assert description == "the next release's CRD"
+        # helm upgrade leaves the CRD alone (it would not have upgraded it either).
+        helm.run("upgrade", "crd-upgrade", str(chart), "-n", release_ns)
+        stored = json.loads(
+            cluster.kubectl("get", "crd", crd["metadata"]["name"], "-o", "json").stdout
+        )
+        assert stored["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["description"] == (
+            "the next release's CRD"
+        )
+    finally:
+        helm.run("uninstall", "crd-upgrade", "-n", release_ns, check=False)
+        cluster.kubectl(
+            "delete", "crd", crd["metadata"]["name"], "--ignore-not-found", "--wait=false"
+        )
