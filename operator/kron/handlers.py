@@ -20,8 +20,28 @@ from kron.k8s.api import KubeApi
 from kron.settings import Settings
 
 
+class NoDiffBase(kopf.DiffBaseStorage):
+    """No diff base: kron registers only `on.event` handlers, which never read one.
+
+    kopf's default storage deep-copies every watched object on every event to build
+    the "essence" that on.create/on.update/on.field handlers diff against, and
+    would keep it in an annotation. With Job, Pod and task events on the fire path
+    that copy was about 8% of the operator's CPU at 50 fires/s, for nothing.
+    """
+
+    def build(self, *, body: Any, extra_fields: Any = None) -> Any:
+        return {}
+
+    def fetch(self, *, body: Any) -> None:
+        return None
+
+    def store(self, *, body: Any, patch: Any, essence: Any) -> None:
+        return None
+
+
 def kopf_settings(settings: Settings) -> kopf.OperatorSettings:
     ks = kopf.OperatorSettings()
+    ks.persistence.diffbase_storage = NoDiffBase()
     ks.posting.enabled = False  # kron posts its own, rate-limited Events
     ks.scanning.disabled = True  # serve the named namespaces or all; no CRD/namespace scans
     ks.watching.server_timeout = settings.watch_timeout
