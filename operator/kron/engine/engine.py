@@ -47,8 +47,10 @@ from kron.settings import Settings
 log = logging.getLogger(__name__)
 
 SCHEDULED_TRIGGERS = frozenset({"schedule", "catch-up", "retry"})
-PLAN_BATCH = 256
-"""Tasks planned per dispatcher turn before yielding to the workers."""
+PLAN_BATCH = 16
+"""Tasks planned per dispatcher turn before yielding to the workers. Small, so a
+herd's first creates are on the wire while the rest is still being planned: with
+256, a 1,000-task herd sent its first create only after ~1 s of planning."""
 MAX_DELETE_ATTEMPTS = 8
 
 
@@ -286,6 +288,8 @@ class Engine:
                 continue
             now = self.clock()
             due = self.timers.pop_due(now, PLAN_BATCH)
+            # A full batch means more may be due (a herd): keep the workers on creates.
+            self.pool.hold(len(due) == PLAN_BATCH)
             if due:
                 for uid in due:
                     self._plan_task(uid, now)

@@ -6,6 +6,11 @@ served in priority order: creating due runs first, then Replace deletions, statu
 writes, history cleanup and last Events. A herd of ticks on the same second thus
 drains at the full rate while status and events wait their turn: they are off the
 fire path. Jobs keyed per task (status writes) are coalesced while queued.
+
+While the dispatcher is still planning a herd (`hold`), the workers serve only the
+fire path (creates and Replace deletes): otherwise each pause between planning
+batches let status writes of the tasks just fired take the workers, and the
+API server, away from the creates still to come.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ class Lane(IntEnum):
     STATUS = 2
     CLEANUP = 3
     EVENT = 4
+
+
+FIRE_PATH = (Lane.CREATE, Lane.DELETE)
 
 
 class TokenBucket:
@@ -62,7 +70,14 @@ class WorkPool:
         self._bucket = TokenBucket(qps, burst)
         self._workers = workers
         self._later: set[asyncio.TimerHandle] = set()
+        self._hold = False
         self.in_flight = 0
+
+    def hold(self, on: bool) -> None:
+        """Serve only the fire-path lanes while `on` (the dispatcher has more due)."""
+        if self._hold and not on:
+            self._ready.set()
+        self._hold = on
 
     def depth(self, lane: Lane) -> int:
         return len(self._lanes[lane])
@@ -92,12 +107,15 @@ class WorkPool:
         for lane in self._lanes:
             lane.clear()
         self._queued_keys.clear()
+        self._hold = False
         for handle in self._later:
             handle.cancel()
         self._later.clear()
 
     def _take(self) -> Job | None:
         for lane_id, lane in enumerate(self._lanes):
+            if self._hold and lane_id not in FIRE_PATH:
+                return None
             if lane:
                 job, key = lane.popleft()
                 if key is not None:
@@ -111,6 +129,8 @@ class WorkPool:
                 group.create_task(self._worker())
 
     def _idle(self) -> bool:
+        if self._hold:
+            return not any(self._lanes[lane] for lane in FIRE_PATH)
         return not any(self._lanes)
 
     async def _worker(self) -> None:

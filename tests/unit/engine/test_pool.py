@@ -78,3 +78,34 @@ async def test_token_bucket_allows_a_burst_then_paces_to_the_rate() -> None:
     assert not waiter.done()
     now[0] = 0.1  # one token refilled at 10/s
     await asyncio.wait_for(waiter, timeout=1)
+
+
+async def test_hold_serves_only_the_fire_path_until_released() -> None:
+    pool = WorkPool(workers=2, qps=1000, burst=1000)
+    order: list[str] = []
+    created = asyncio.Event()
+    written = asyncio.Event()
+
+    async def create() -> None:
+        order.append("create")
+        created.set()
+
+    async def status() -> None:
+        order.append("status")
+        written.set()
+
+    pool.hold(True)
+    pool.submit(Lane.STATUS, status)
+    pool.submit(Lane.CREATE, create)
+    runner = asyncio.create_task(pool.run())
+    try:
+        await asyncio.wait_for(created.wait(), timeout=5)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert order == ["create"]
+        assert pool.depth(Lane.STATUS) == 1
+        pool.hold(False)
+        await asyncio.wait_for(written.wait(), timeout=5)
+    finally:
+        runner.cancel()
+    assert order == ["create", "status"]
