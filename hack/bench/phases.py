@@ -15,6 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +52,8 @@ class Config:
     workers: int
     run: str = "noop"
     kron_flags: list[str] = field(default_factory=list)
+    pyspy: bool = False
+    grace_s: float = 120.0
 
 
 @dataclass
@@ -159,6 +164,31 @@ class Bench:
         )
         return kron.start()
 
+    def profile(self, kron: Kron, label: str, seconds: float) -> None:
+        """With BENCH_PYSPY=1: sample kron with py-spy (collapsed stacks: `python -m
+        bench.pyspy_top FILE` sums them by function)."""
+        if not self.c.pyspy:
+            return
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        out = self.c.out_dir / f"pyspy-{label}.txt"
+        cmd = [
+            spy,
+            "record",
+            "--pid",
+            str(kron.pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "100",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ]
+        log.info("profiling kron: %s", " ".join(cmd))
+        subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     # -- the ceiling ----------------------------------------------------------------
 
     async def raw(self) -> dict[str, Any]:
@@ -229,13 +259,15 @@ class Bench:
         t0 = math.ceil(time.time() + c.warmup_s)
         t1 = t0 + c.window_s
         await self.sleep_until(t0, kron)
+        if kron is not None:
+            self.profile(kron, label, c.window_s)
         start = sampler.read()
         while time.time() < t1:
             await self.sleep_until(min(t1, time.time() + 1.0), kron)
             sampler.read()
         end = sampler.readings[-1]
         expected = {(name, t) for name, slot in slots.items() for t in slot.ticks(t0, t1)}
-        grace_end = t1 + 60 * c.period_min + 15
+        grace_end = t1 + min(60 * c.period_min, c.grace_s) + 15
         while time.time() < grace_end:
             report = lag_report(self.rows(label), expected)
             if report.fired == report.expected:
@@ -246,6 +278,8 @@ class Bench:
             **report.summary(),
             "objects": c.tasks,
             "window_s": c.window_s,
+            "missed_means": f"no run seen {min(60 * c.period_min, c.grace_s) + 15:.0f}s "
+            "after the window closed",
             "fires_per_s": round(len(expected) / c.window_s, 1),
             "rss_mb": round(end.rss_mb, 1),
             "rss_max_mb": round(max(r.rss_mb for r in sampler.readings), 1),
@@ -255,15 +289,45 @@ class Bench:
             "lags": report.lags,
         }
         if kron is not None:
-            result.update(self.kron_counters(kron))
+            result.update(self.kron_counters(kron, label))
             result.update(await self.restart(kron, ns, label))
         log.info("%s: %s", label, {k: v for k, v in result.items() if k != "lags"})
         await self.cleanup(ns, owners)
         return result
 
-    def kron_counters(self, kron: Kron) -> dict[str, Any]:
+    def kron_counters(self, kron: Kron, label: str) -> dict[str, Any]:
+        """kron's own view: API requests by verb and resource (write amplification)."""
+        _, text = kron.get("/metrics")
+        (self.c.out_dir / f"metrics-{label}.txt").write_text(text)
+        requests: dict[str, float] = {}
+        latency: dict[str, list[float]] = {}
+        for line in text.splitlines():
+            if line.startswith(
+                (
+                    "kron_api_request_duration_seconds_sum{",
+                    "kron_api_request_duration_seconds_count{",
+                )
+            ):
+                labels = dict(
+                    part.split("=", 1)
+                    for part in line[line.index("{") + 1 : line.index("}")].split(",")
+                )
+                verb, resource = (labels.get(k, "").strip('"') for k in ("verb", "resource"))
+                pair = latency.setdefault(f"{verb} {resource}", [0.0, 0.0])
+                pair[0 if "_sum{" in line else 1] = float(line.rsplit(" ", 1)[1])
+            if line.startswith("kron_api_requests_total{"):
+                labels = dict(
+                    part.split("=", 1)
+                    for part in line[line.index("{") + 1 : line.index("}")].split(",")
+                )
+                verb, resource = (labels.get(k, "").strip('"') for k in ("verb", "resource"))
+                key = f"{verb} {resource}"
+                requests[key] = requests.get(key, 0) + float(line.rsplit(" ", 1)[1])
         return {
-            "kron_status_writes": kron.metric("kron_status_writes_total"),
+            "kron_requests": requests,
+            "kron_request_mean_s": {
+                k: round(total / count, 4) for k, (total, count) in latency.items() if count
+            },
             "kron_events_dropped": kron.metric("kron_events_dropped_total"),
         }
 
@@ -329,6 +393,9 @@ class Bench:
             )
         log.info("%s: %d objects created in %.1fs; herd at %s", label, c.herd, created_s, instant)
         sampler = Sampler(subject_pid)
+        await self.sleep_until(instant - 1, kron)
+        if kron is not None:
+            self.profile(kron, label, 30)
         await self.sleep_until(instant, kron)
         start = sampler.read()
         deadline = instant + max(120.0, c.herd / 4.0)
@@ -358,7 +425,7 @@ class Bench:
         if raw_rate and complete and drain > 0:
             result["herd_vs_raw"] = round(c.herd / drain / raw_rate, 3)
         if kron is not None:
-            result.update(self.kron_counters(kron))
+            result.update(self.kron_counters(kron, label))
             kron.stop()
         log.info("%s: %s", label, {k: v for k, v in result.items() if k != "curve"})
         await self.cleanup(ns, owners)
