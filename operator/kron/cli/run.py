@@ -13,6 +13,7 @@ import argparse
 import ast
 import asyncio
 import dataclasses
+import difflib
 import importlib
 import inspect
 import math
@@ -344,10 +345,33 @@ def _serve_function() -> Serve:
     return cast("Serve", app.serve)
 
 
+NOT_SETTINGS = frozenset({"KRON_DEBUG"})
+"""KRON_* variables that are read elsewhere, not settings of `kron run`."""
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One line per KRON_* variable `kron run` does not know, with the likely intended name.
+
+    Not an error: the same environment may carry variables for other tools (the local
+    cluster harness reads KRON_KCM_QPS, the tests KRON_TEST_KUBECONFIG); a typo in an
+    operator setting, though, would otherwise be silently ignored.
+    """
+    known = {knob.env for knob in knobs()} | NOT_SETTINGS
+    lines = []
+    for name in sorted(environ):
+        if name.startswith("KRON_") and name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            lines.append(f"ignoring {name}: not a kron run setting{hint}")
+    return lines
+
+
 def run_main(argv: Sequence[str], environ: Mapping[str, str], *, prog: str = "kron run") -> int:
     """`kron run`: parse and check settings, then hand them to kron.app.serve."""
     try:
         settings = settings_from(argv, environ, prog=prog)
+        for line in unknown_variables(environ):
+            sys.stderr.write(f"{prog}: warning: {line}\n")
         check_cluster_config(settings, environ, Path.home())
         serve = _serve_function()
     except UsageError as err:

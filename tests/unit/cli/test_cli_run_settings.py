@@ -12,7 +12,7 @@ import pytest
 from cli_support import Cli
 
 from kron.cli.errors import UsageError
-from kron.cli.run import field_docs, knobs, run_parser, settings_from
+from kron.cli.run import field_docs, knobs, run_parser, settings_from, unknown_variables
 from kron.settings import Settings
 
 NO_FILE = Path("/nonexistent/kron-test/namespace")
@@ -184,3 +184,14 @@ def test_run_hands_the_settings_to_serve(
     result = kron("run", "--kubeconfig", str(kubeconfig), "--qps", "7")
     assert (result.code, result.err) == (0, "")
     assert [(s.qps, s.workers, s.kubeconfig) for s in received] == [(7.0, 3, str(kubeconfig))]
+
+
+def test_a_misspelt_setting_is_reported_with_the_likely_name() -> None:
+    lines = unknown_variables({"KRON_QSP": "50", "KRON_QPS": "50", "KRON_DEBUG": "1", "HOME": "/"})
+    assert lines == ["ignoring KRON_QSP: not a kron run setting (did you mean KRON_QPS?)"]
+
+
+def test_variables_of_other_tools_are_named_without_a_guess() -> None:
+    assert unknown_variables({"KRON_SIM_NODES": "3"}) == [
+        "ignoring KRON_SIM_NODES: not a kron run setting"
+    ]
