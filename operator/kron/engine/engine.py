@@ -27,7 +27,7 @@ from kron.api import RunKind, ScheduledTaskSpec, field_errors
 from kron.api.constants import GROUP, LABEL_TASK_UID
 from kron.engine.events import EventRecorder
 from kron.engine.executor import Executor
-from kron.engine.index import TaskEntry, parse_status, resource_version
+from kron.engine.index import TaskEntry, resource_version
 from kron.engine.pool import Lane, WorkPool
 from kron.engine.timers import Timers
 from kron.k8s.api import KubeApi, all_runs_path, task_path
@@ -132,9 +132,9 @@ class Engine:
             entry.runs = self._orphans.pop(uid, {})
             self.tasks[uid] = entry
         entry.rv = rv
-        entry.persisted = obj.get("status") or {}
+        entry.set_persisted(obj.get("status") or {}, keep_intent=self.leading and not new)
         if new or not self.leading:
-            entry.status = parse_status(entry.persisted)
+            entry.reset_status()
         entry.created = parse_time(meta.get("creationTimestamp")) or self.clock()
         if meta.get("deletionTimestamp"):
             entry.terminating = True
@@ -248,7 +248,7 @@ class Engine:
         now = self.clock()
         self.resumed_at = now
         for uid, entry in self.tasks.items():
-            entry.status = parse_status(entry.persisted)
+            entry.reset_status()
             if not entry.terminating:
                 self.timers.set(uid, now)
         self._leading.set()
@@ -261,7 +261,7 @@ class Engine:
         self.pool.clear()
         self.timers.clear()
         for entry in self.tasks.values():
-            entry.status = parse_status(entry.persisted)
+            entry.reset_status()
             entry.runs = {n: r for n, r in entry.runs.items() if not r.in_flight}
             entry.failures.clear()
             entry.cleanup = None
@@ -369,8 +369,7 @@ class Engine:
         states: dict[str, int] = {}
         active = 0
         for entry in self.tasks.values():
-            ready = next((c for c in entry.status.conditions if c.type == "Ready"), None)
-            state = ready.reason if ready is not None else "Pending"
+            state = entry.ready_reason
             states[state] = states.get(state, 0) + 1
             active += sum(1 for r in entry.runs.values() if r.phase is RunPhase.ACTIVE)
         self.metrics.tasks.clear()

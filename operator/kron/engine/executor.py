@@ -208,8 +208,7 @@ class Executor:
             return
         entry.status_queued = False
         version = entry.version
-        desired = entry.status.to_api()
-        patch = merge_patch(entry.persisted, desired)
+        patch = merge_patch(entry.persisted, entry.intended_api())
         if patch:
             try:
                 obj = await self._api.patch_task_status(

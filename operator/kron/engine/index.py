@@ -8,6 +8,7 @@ not yet written, creates in flight, and cleanup waiting for that write.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,19 @@ def parse_status(raw: dict[str, Any] | None) -> ScheduledTaskStatus:
         return ScheduledTaskStatus()
 
 
+def encode(document: dict[str, Any]) -> bytes:
+    """Canonical compact JSON: equal documents give equal bytes."""
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+
+
+EMPTY = encode({})
+
+
+def _ready_reason(status: ScheduledTaskStatus) -> str:
+    ready = next((c for c in status.conditions if c.type == "Ready"), None)
+    return ready.reason if ready is not None else "Pending"
+
+
 @dataclass(slots=True)
 class TaskEntry:
     ref: TaskRef
@@ -56,10 +70,13 @@ class TaskEntry:
     spec: ScheduledTaskSpec | None = None
     invalid: tuple[str, str] | None = None
     """(reason, message) when the spec cannot be used."""
-    persisted: dict[str, Any] = field(default_factory=dict)
-    """The status as the server last showed it (raw)."""
-    status: ScheduledTaskStatus = field(default_factory=ScheduledTaskStatus)
-    """The status kron intends (written through the status subresource)."""
+    _persisted: bytes = EMPTY
+    """The status as the server last showed it, as canonical JSON."""
+    _intended: bytes | None = None
+    """The status kron intends (written through the status subresource), as
+    canonical JSON; None while it is the persisted one."""
+    ready_reason: str = "Pending"
+    """The Ready condition's reason in the intended status (for the gauges)."""
     version: int = 0
     """Bumped each time `status` changes."""
     written: int = 0
@@ -75,3 +92,54 @@ class TaskEntry:
     """Runs a delete was sent for and that are not gone yet."""
     terminating: bool = False
     """The task has a deletionTimestamp: nothing more is fired for it."""
+
+    # Statuses are kept as compact JSON and parsed when a plan needs them: as dicts
+    # and pydantic models they cost ~14 KiB a task (5.3 raw + 8.9 model, measured
+    # with tracemalloc), as JSON ~1.3 KiB, and the intended copy is dropped as soon
+    # as the server shows the same document. Parsing costs tens of microseconds per
+    # plan, against a plan's few hundred.
+
+    @property
+    def persisted(self) -> dict[str, Any]:
+        """The status as the server last showed it (raw, a fresh dict)."""
+        result: dict[str, Any] = json.loads(self._persisted)
+        return result
+
+    def set_persisted(self, raw: dict[str, Any], *, keep_intent: bool) -> None:
+        """Record the server's status. `keep_intent`: what kron intends stays what it
+        was (the leader's view); otherwise the intent follows the server."""
+        persisted = encode(raw)
+        if keep_intent and self._intended is None and persisted != self._persisted:
+            self._intended = self._persisted
+        self._persisted = persisted
+        if self._intended == persisted:
+            self._intended = None
+
+    @property
+    def status(self) -> ScheduledTaskStatus:
+        """The status kron intends, parsed afresh (callers may modify it)."""
+        try:
+            return ScheduledTaskStatus.model_validate_json(self._intended or self._persisted)
+        except ValidationError:
+            return parse_status(None)
+
+    @status.setter
+    def status(self, value: ScheduledTaskStatus) -> None:
+        intended = encode(value.to_api())
+        self._intended = None if intended == self._persisted else intended
+        self.ready_reason = _ready_reason(value)
+
+    def intended_api(self) -> dict[str, Any]:
+        """The intended status as the API server takes it (a fresh dict)."""
+        result: dict[str, Any] = json.loads(self._intended or self._persisted)
+        return result
+
+    def reset_status(self) -> None:
+        """Intend exactly what the server has (an unreadable status: an empty one)."""
+        self._intended = None
+        try:
+            status = ScheduledTaskStatus.model_validate_json(self._persisted)
+        except ValidationError:
+            status = parse_status(self.persisted)  # logs why, gives the empty status
+            self.status = status
+        self.ready_reason = _ready_reason(status)
