@@ -154,7 +154,7 @@ class Engine:
 
     def _parse_spec(self, entry: TaskEntry, raw: dict[str, Any]) -> None:
         try:
-            entry.spec = ScheduledTaskSpec.model_validate(raw)
+            entry.set_spec(ScheduledTaskSpec.model_validate(raw), raw)
             entry.invalid = None
         except ValidationError as err:
             problems = field_errors(err)
@@ -166,7 +166,7 @@ class Engine:
             else:
                 reason = Reason.INVALID_SPEC
             message = "; ".join(f"spec.{p.path}: {p.message}" for p in problems)[:1000]
-            entry.spec = None
+            entry.set_spec(None, raw)
             entry.invalid = (reason, message)
 
     def observe_run(self, kind: RunKind, event_type: str | None, obj: dict[str, Any]) -> None:
@@ -306,7 +306,8 @@ class Engine:
         entry = self.tasks.get(uid)
         if entry is None or entry.terminating:
             return
-        if entry.spec is None:
+        spec = entry.spec
+        if spec is None:
             reason, message = entry.invalid or (Reason.INVALID_SPEC, "spec missing")
             self._apply(entry, invalid_plan(entry.status, entry.generation, reason, message, now))
             return
@@ -318,7 +319,7 @@ class Engine:
                 uid=uid,
                 generation=entry.generation,
                 created=entry.created,
-                spec=entry.spec,
+                spec=spec,
                 status=entry.status,
                 annotations=entry.annotations,
                 runs=tuple(entry.runs.values()),
@@ -338,7 +339,7 @@ class Engine:
         for create in result.creates:
             entry.runs[create.name] = ObservedRun(
                 name=create.name,
-                kind=entry.spec.kind if entry.spec else RunKind.JOB,
+                kind=entry.kind,
                 nominal=create.nominal,
                 attempt=create.attempt,
                 trigger=create.trigger,

@@ -83,13 +83,16 @@ class Executor:
 
     async def _create(self, uid: str, create: CreateRun, attempt: int) -> None:
         entry = self._engine.tasks.get(uid)
-        if entry is None or not self._engine.leading or entry.spec is None:
+        if entry is None or not self._engine.leading:
             return
         pending = entry.runs.get(create.name)
         if pending is None or not pending.in_flight:
             return  # already seen (watch or another replica) or given up
-        kind = entry.spec.kind
-        body = build_run(entry.ref, entry.spec, create)
+        spec = entry.spec
+        if spec is None:
+            return
+        kind = spec.kind
+        body = build_run(entry.ref, spec, create)
         try:
             obj = await self._api.create_run(kind, entry.ref.namespace, body)
         except ApiError as err:
@@ -115,17 +118,13 @@ class Executor:
         uid = entry.ref.uid
         if err.already_exists:
             try:
-                existing = await self._api.get_run(
-                    entry.spec.kind if entry.spec else RunKind.JOB, entry.ref.namespace, create.name
-                )
+                existing = await self._api.get_run(entry.kind, entry.ref.namespace, create.name)
             except ApiError as get_err:
                 err = get_err
             else:
                 if task_uid_of(existing) == uid:
                     # The tick already fired (a restart, or another replica): adopt it.
-                    self._engine.observe_run(
-                        entry.spec.kind if entry.spec else RunKind.JOB, "ADDED", existing
-                    )
+                    self._engine.observe_run(entry.kind, "ADDED", existing)
                     return
                 self._give_up(
                     entry,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kron.api import ScheduledTaskStatus
+from kron.api import RunKind, ScheduledTaskSpec, ScheduledTaskStatus
 from kron.engine.index import TaskEntry
 from kron.k8s.runs import TaskRef
 
@@ -77,3 +77,18 @@ def test_an_unreadable_status_restarts_from_empty() -> None:
     e.reset_status()
     assert e.status == ScheduledTaskStatus()
     assert e.intended_api() == ScheduledTaskStatus().to_api()
+
+
+def test_the_spec_is_kept_as_the_document_it_was_validated_from() -> None:
+    raw = {
+        "schedule": "*/5 * * * * *",
+        "podTemplate": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}},
+    }
+    model = ScheduledTaskSpec.model_validate(raw)
+    e = entry()
+    e.set_spec(model, raw)
+    assert e.spec == model
+    assert e.spec is not e.spec  # parsed afresh: callers cannot alter the index
+    assert e.kind is RunKind.POD
+    e.set_spec(None, {"schedule": "bad"})
+    assert e.spec is None
