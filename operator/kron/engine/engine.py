@@ -225,15 +225,16 @@ class Engine:
         scopes: list[str | None] = list(self.settings.namespaces) or [None]
         for kind in (RunKind.JOB, RunKind.POD):
             for namespace in scopes:
-                listing = await self.api.list_all(
+                pages = self.api.list_pages(
                     all_runs_path(kind, namespace), label_selector=LABEL_TASK_UID
                 )
-                for item in listing.items:
-                    self.observe_run(kind, None, item)
+                async for page in pages:
+                    for item in page.items:
+                        self.observe_run(kind, None, item)
         for namespace in scopes:
-            listing = await self.api.list_all(task_path(namespace))
-            for item in listing.items:
-                self.observe_task(None, item)
+            async for page in self.api.list_pages(task_path(namespace)):
+                for item in page.items:
+                    self.observe_task(None, item)
         self.synced = True
         self.metrics.synced.set(1)
         log.info("index loaded: %d tasks, %d runs", len(self.tasks), self.run_count())

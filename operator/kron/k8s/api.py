@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -228,6 +228,19 @@ class KubeApi:
     ) -> Listing:
         """Every object at `path`, fetched in pages of one consistent snapshot."""
         items: list[Object] = []
+        version = ""
+        async for chunk in self.list_pages(path, label_selector=label_selector, page=page):
+            items.extend(chunk.items)
+            version = chunk.resource_version
+        return Listing(items, version)
+
+    async def list_pages(
+        self, path: str, *, label_selector: str | None = None, page: int = 500
+    ) -> AsyncIterator[Listing]:
+        """The objects at `path` a page at a time (one consistent snapshot), so a caller
+        that digests each page never holds the whole list: listing 5,000 tasks at
+        once left the operator's RSS 50 MB higher for good (freed memory stays
+        fragmented in Python's arenas). The last page carries the list's version."""
         token = ""
         while True:
             query = [("limit", str(page))]
@@ -236,11 +249,11 @@ class KubeApi:
             if token:
                 query.append(("continue", token))
             result = await self.request("GET", path, query=query, request_timeout=120.0)
-            items.extend(result.get("items") or ())
             meta = result.get("metadata") or {}
             token = meta.get("continue") or ""
+            yield Listing(result.get("items") or [], str(meta.get("resourceVersion", "")))
             if not token:
-                return Listing(items, str(meta.get("resourceVersion", "")))
+                return
 
     # -- events and leases ---------------------------------------------------------------
 
