@@ -73,9 +73,9 @@ PROFILES = {
         herd=2000,
         period=5,
         warmup=30,
-        window=120,
+        window=100,
         raw_jobs=3000,
-        grace=45,
+        grace=30,
         cron_herds=1,
     ),
     "full": Profile(
@@ -277,6 +277,9 @@ async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
 
 
 def main() -> None:
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__)
+        return
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S"
     )

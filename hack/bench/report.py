@@ -155,18 +155,20 @@ def plot(path: Path, measured: dict[str, Any]) -> bool:
         if not curve:
             continue
         longest = max(longest, curve[-1])
-        right.step(curve, range(1, len(curve) + 1), where="post", label=_label(name, res))
+        xs = [max(v, 1e-2) for v in curve]
+        right.step(xs, range(1, len(curve) + 1), where="post", label=_label(name, res))
     if raw and longest:
         size = max(len(res.get("curve") or []) for res in r.values())
-        span = min(longest, size / raw)
+        xs = [0.01 * 1.1**i for i in range(200) if 0.01 * 1.1**i <= size / raw]
         right.plot(
-            [0, span],
-            [0, span * raw],
+            xs,
+            [x * raw for x in xs],
             color="grey",
             linestyle=":",
             label=f"raw ceiling {raw:.0f}/s",
         )
-    right.set_xlabel("seconds after the herd's nominal instant")
+    right.set_xscale("log")
+    right.set_xlabel("seconds after the herd's nominal instant (log)")
     right.set_ylabel("runs existing (seen by the watcher)")
     right.set_title("Herd: all tasks on one instant")
     right.grid(True, alpha=0.3)
