@@ -28,6 +28,7 @@ import math
 import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -248,6 +249,7 @@ async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
                 )
                 loads[f"cron-herd-q{cq}"] = list(load_average())
     finally:
+        bench.stop_all()
         watcher.stop()
         await api.close()
         if keep:
@@ -284,6 +286,8 @@ def main() -> None:
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S"
     )
     logging.getLogger("localcluster").setLevel(logging.WARNING)
+    # SIGTERM too unwinds (stops kron and the watcher, removes the bench cluster).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     profile_name = os.environ.get("BENCH_PROFILE", "quick")
     if profile_name not in PROFILES:
         sys.exit(f"BENCH_PROFILE must be one of {', '.join(PROFILES)}, not {profile_name!r}")

@@ -37,6 +37,7 @@ JOBS_PATH = "/apis/batch/v1/namespaces/{ns}/jobs"
 CREATE_CONCURRENCY = 32
 HERD_MARGIN_S = 20.0
 RESTART_SETTLE_S = 20.0
+SETTLE_LIMIT_S = 240.0
 
 
 @dataclass
@@ -75,6 +76,7 @@ class Bench:
         self.c = config
         self.api = api
         self.watcher = watcher
+        self.krons: list[Kron] = []
         self.create_rate = 100.0
         """Objects/s the driver managed to create (first estimate; refined as it goes)."""
 
@@ -163,7 +165,13 @@ class Bench:
             self.c.out_dir / "logs" / f"kron-{label}.log",
             flags=["--workers", str(self.c.workers), *self.c.kron_flags],
         )
+        self.krons.append(kron)
         return kron.start()
+
+    def stop_all(self) -> None:
+        """Stop every kron this run started (a failed or interrupted phase too)."""
+        for kron in self.krons:
+            kron.stop()
 
     def profile(self, kron: Kron, label: str, seconds: float) -> None:
         """With BENCH_PYSPY=1: sample kron with py-spy (collapsed stacks: `python -m
@@ -256,6 +264,13 @@ class Bench:
         created_s = await self.create_all(owners.format(ns=ns), bodies)
         log.info("%s: %d objects created in %.1fs", label, len(bodies), created_s)
 
+        if kron is not None:
+            backlog_s = await self.settle(kron)
+            log.info(
+                "%s: kron's status backlog drained %.0fs after the last create", label, backlog_s
+            )
+        else:
+            backlog_s = 0.0
         sampler = Sampler(subject_pid)
         t0 = math.ceil(time.time() + c.warmup_s)
         t1 = t0 + c.window_s
@@ -287,6 +302,7 @@ class Bench:
             "cpu_s": round(end.cpu_s - start.cpu_s, 2),
             "cpu_share": round((end.cpu_s - start.cpu_s) / max(end.at - start.at, 1e-3), 3),
             "create_s": round(created_s, 1),
+            "settle_s": round(backlog_s, 1),
             "lags": report.lags,
         }
         if kron is not None:
@@ -297,6 +313,28 @@ class Bench:
         log.info("%s: %s", label, {k: v for k, v in result.items() if k != "lags"})
         await self.cleanup(ns, owners)
         return result
+
+    async def settle(self, kron: Kron, limit: float = SETTLE_LIMIT_S) -> float:
+        """Wait until kron has written the first status of every new task.
+
+        Creating N tasks queues N status writes; until they are through, the window
+        would measure that one-off backlog competing with creates at the API
+        server, not the steady state. kron's queue gauges refresh every 5 s.
+        """
+        started = time.time()
+        while time.time() - started < limit:
+            await self.sleep_until(time.time() + 5.0, kron)
+            _, text = kron.get("/metrics")
+            depth = 0.0
+            for line in text.splitlines():
+                if line.startswith("kron_queue_depth{") and any(
+                    f'queue="{q}"' in line for q in ("due", "create", "status")
+                ):
+                    depth += float(line.rsplit(" ", 1)[1])
+            if depth == 0:
+                return time.time() - started
+        log.warning("kron's status backlog still not drained after %.0fs", limit)
+        return time.time() - started
 
     def kron_counters(self, kron: Kron, label: str) -> dict[str, Any]:
         """kron's own view: API requests by verb and resource (write amplification)."""
