@@ -196,16 +196,47 @@ class Executor:
     # -- writing status --
 
     def status_dirty(self, entry: TaskEntry) -> None:
-        if not entry.status_queued:
-            entry.status_queued = True
-            uid = entry.ref.uid
-            self._pool.submit(Lane.STATUS, lambda: self._write_status(uid), key=uid)
+        """Queue a status write for `entry` unless one is queued already.
+
+        One write per task at a time: two merge patches computed from the same
+        persisted base could land in either order, the older one last. A change
+        made while a write is in flight is sent when that write returns.
+        """
+        if entry.status_queued:
+            return
+        entry.status_queued = True
+        if not entry.status_writing:
+            self._submit_status(entry.ref.uid)
+
+    def _submit_status(self, uid: str, attempt: int = 0, delay: float = 0.0) -> None:
+        async def job() -> None:
+            await self._write_status(uid, attempt)
+
+        if delay > 0:
+            self._pool.submit_later(delay, Lane.STATUS, job, key=uid)
+        else:
+            self._pool.submit(Lane.STATUS, job, key=uid)
 
     async def _write_status(self, uid: str, attempt: int = 0) -> None:
         entry = self._engine.tasks.get(uid)
-        if entry is None or not self._engine.leading:
+        if entry is None:
             return
         entry.status_queued = False
+        if not self._engine.leading:
+            return
+        entry.status_writing = True
+        try:
+            retry = await self._patch_status(entry)
+        finally:
+            entry.status_writing = False
+        if retry:
+            entry.status_queued = True
+            self._submit_status(uid, attempt + 1, backoff(attempt, base=0.2, cap=30.0))
+        elif entry.status_queued:
+            self._submit_status(uid)  # changed while this write was in flight
+
+    async def _patch_status(self, entry: TaskEntry) -> bool:
+        """Write the intended status; True when it should be retried."""
         version = entry.version
         patch = merge_patch(entry.persisted, entry.intended_api())
         if patch:
@@ -216,18 +247,11 @@ class Executor:
             except ApiError as err:
                 self._metrics.status_writes.labels("error").inc()
                 if err.not_found:
-                    return
+                    return False
                 if err.retryable or err.conflict:
-                    entry.status_queued = True
-                    self._pool.submit_later(
-                        backoff(attempt, base=0.2, cap=30.0),
-                        Lane.STATUS,
-                        lambda: self._write_status(uid, attempt + 1),
-                        key=uid,
-                    )
-                    return
+                    return True
                 log.error("status of %s/%s rejected: %s", entry.ref.namespace, entry.ref.name, err)
-                return
+                return False
             self._metrics.status_writes.labels("ok").inc()
             # The response is the whole task: take it as an observation (a spec
             # change that raced with this write is picked up here, not lost).
@@ -247,3 +271,4 @@ class Executor:
                     f"Deleted {len(deletes)} finished run(s) beyond the history limits",
                 ),
             )
+        return False

@@ -85,6 +85,9 @@ class TaskEntry:
     written: int = 0
     """The `version` the server has."""
     status_queued: bool = False
+    """A status write is wanted (queued, backing off, or due after the one in flight)."""
+    status_writing: bool = False
+    """A status write is on the wire: at most one per task at a time."""
     runs: dict[str, ObservedRun] = field(default_factory=dict)
     run_rvs: dict[str, int] = field(default_factory=dict)
     failures: list[CreateFailure] = field(default_factory=list)

@@ -1,0 +1,157 @@
+"""Status writes: one per task at a time, the newest intent last.
+
+The fake API stands in only for the wire (its answers are what the API server
+returns for a merge patch); the pool, the executor and the index are the real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, cast
+from unittest import mock
+
+import pytest
+
+from kron.api import ScheduledTaskStatus
+from kron.engine.executor import Executor
+from kron.engine.index import TaskEntry
+from kron.engine.pool import WorkPool
+from kron.k8s.api import ApiError, KubeApi
+from kron.k8s.patch import merge_patch
+from kron.k8s.runs import TaskRef
+from kron.metrics import Metrics
+
+UID = "uid-1"
+
+
+class Server:
+    """Holds a task's status; each PATCH waits for `release` before it applies."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, Any] = {}
+        self.patches: list[dict[str, Any]] = []
+        self.gate = asyncio.Semaphore(0)
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.fail_next: ApiError | None = None
+        self.arrived: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def patch_task_status(self, namespace: str, name: str, body: dict[str, Any]) -> Any:
+        self.patches.append(body["status"])
+        self.arrived.put_nowait(body["status"])
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await self.gate.acquire()
+        finally:
+            self.in_flight -= 1
+        if self.fail_next is not None:
+            err, self.fail_next = self.fail_next, None
+            raise err
+        self.status = apply_merge_patch(self.status, body["status"])
+        return {
+            "metadata": {"uid": UID, "resourceVersion": str(len(self.patches))},
+            "status": self.status,
+        }
+
+
+def apply_merge_patch(doc: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    result = dict(doc)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = apply_merge_patch(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+class Engine:
+    def __init__(self, entry: TaskEntry) -> None:
+        self.tasks = {UID: entry}
+        self.leading = True
+
+    def observe_task(self, event_type: str | None, obj: dict[str, Any]) -> None:
+        self.tasks[UID].set_persisted(obj.get("status") or {}, keep_intent=True)
+
+    def observe_run(self, *args: Any) -> None:
+        raise AssertionError("no runs in these tests")
+
+    def wake(self, uid: str, when: float | None = None) -> None:
+        pass
+
+
+def intend(entry: TaskEntry, executor: Executor, next_schedule: int) -> None:
+    entry.status = ScheduledTaskStatus(
+        next_schedule_time=datetime.fromtimestamp(next_schedule, UTC)
+    )
+    entry.version += 1
+    executor.status_dirty(entry)
+
+
+async def settle(server: Server, patches: int) -> None:
+    """Let the loop run until `patches` PATCHes were sent (and no more are coming)."""
+    for _ in range(200):
+        await asyncio.sleep(0)
+    assert len(server.patches) == patches
+
+
+@pytest.fixture
+async def setup() -> AsyncIterator[tuple[Server, TaskEntry, Executor]]:
+    server = Server()
+    entry = TaskEntry(ref=TaskRef("ns", "t", UID))
+    pool = WorkPool(workers=8, qps=1000, burst=1000)
+    executor = Executor(
+        Engine(entry),
+        api=cast(KubeApi, server),
+        pool=pool,
+        metrics=Metrics(),
+        events=mock.Mock(),
+        clock=lambda: 0.0,
+    )
+    runner = asyncio.create_task(pool.run())
+    yield server, entry, executor
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner
+
+
+async def test_a_change_during_a_write_waits_for_it_and_then_wins(
+    setup: tuple[Server, TaskEntry, Executor],
+) -> None:
+    server, entry, executor = setup
+    intend(entry, executor, 1_000)
+    await settle(server, 1)
+    intend(entry, executor, 2_000)
+    intend(entry, executor, 3_000)
+    await settle(server, 1)  # the newer intent waits for the write on the wire
+    server.gate.release()
+    await settle(server, 2)
+    server.gate.release()
+    await settle(server, 2)
+    assert server.max_in_flight == 1
+    assert server.status["nextScheduleTime"] == "1970-01-01T00:50:00Z"
+    assert merge_patch(entry.persisted, entry.intended_api()) == {}
+    assert entry.written == entry.version == 3
+    assert not entry.status_queued and not entry.status_writing
+
+
+async def test_a_failed_write_is_retried_with_the_newest_intent(
+    setup: tuple[Server, TaskEntry, Executor],
+) -> None:
+    server, entry, executor = setup
+    server.fail_next = ApiError(409, "Conflict", "the object has been modified")
+    intend(entry, executor, 1_000)
+    await settle(server, 1)
+    intend(entry, executor, 2_000)
+    server.gate.release()  # the first write fails with a conflict and backs off
+    await asyncio.wait_for(server.arrived.get(), timeout=5)
+    await asyncio.wait_for(server.arrived.get(), timeout=5)  # the retry
+    server.gate.release()
+    await settle(server, 2)
+    assert entry.written == 2
+    assert server.status["nextScheduleTime"] == "1970-01-01T00:33:20Z"
+    assert server.max_in_flight == 1
