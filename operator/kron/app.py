@@ -14,6 +14,8 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import kopf
 
@@ -56,7 +58,11 @@ class Operator:
         return True, ""
 
     def readiness(self) -> tuple[bool, str]:
-        return (True, "") if self.engine.synced else (False, "index not loaded yet")
+        if self.engine.synced:
+            return True, ""
+        return False, "index not loaded yet" + (
+            f" ({self.engine.sync_error})" if self.engine.sync_error else ""
+        )
 
     async def start_watches(self) -> None:
         ready = asyncio.Event()
@@ -90,7 +96,9 @@ class Operator:
             self.metrics.leader.set(1)
             return
         # Its own connection: renewals must not queue behind a herd of creates.
-        lease_api = await KubeApi.connect(s.kubeconfig, context=s.context, pool_size=2)
+        lease_api = await KubeApi.connect(
+            s.kubeconfig, context=s.context, pool_size=2, observer=self.metrics.observe_request
+        )
         self.clients.append(lease_api)
         elector = LeaseElector(
             lease_api,
@@ -105,6 +113,20 @@ class Operator:
             metrics=self.metrics,
         )
         self.workers.append(asyncio.create_task(elector.run(), name="leader-election"))
+
+    async def unless_stopped(self, work: Coroutine[Any, Any, None]) -> bool:
+        """Run `work` to its end unless SIGTERM/SIGINT comes first; True if it ended."""
+        task = asyncio.create_task(work)
+        stopper = asyncio.create_task(self.stop.wait())
+        await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return False
+        task.result()
+        return True
 
     async def wait(self) -> None:
         """Until SIGTERM/SIGINT, or until a part stops (which is then logged)."""
@@ -157,11 +179,11 @@ async def serve(settings: Settings) -> None:
         settings.workers,
     )
     try:
-        await replica.engine.sync()
-        await replica.start_watches()
-        await replica.start_workers()
-        await replica.wait()
-        await replica.shutdown()
+        if await replica.unless_stopped(replica.engine.sync()):
+            await replica.start_watches()
+            await replica.start_workers()
+            await replica.wait()
+            await replica.shutdown()
     finally:
         if http is not None:
             await http.stop()

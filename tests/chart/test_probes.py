@@ -18,12 +18,6 @@ from support.wait import wait_until
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="kron bug: the dispatcher's heartbeat is not refreshed while a replica stands "
-    "by (Engine._dispatch waits for leadership without a timeout), so /healthz answers "
-    f"500 after {STALL_LIMIT:g}s on every standby; remove this mark once fixed",
-)
 def test_standby_replica_stays_live_past_the_stall_limit(
     cluster: ClusterHandle, namespace: str, crd_installed: str, tmp_path: Path
 ) -> None:

@@ -32,23 +32,28 @@ def operator(
     """Start kron replicas scoped to the test's namespace: `operator()` or
     `operator(name="b", env={...}, lead=False)`. By default this waits until the replica
     leads (tasks created earlier would see their first tick as a caught-up one); with
-    `lead=False` only until it is ready. All are stopped afterwards; their logs are
-    attached to a failing test's report."""
+    `lead=False` only until it is ready, with `ready=False` not at all. `kubeconfig`
+    runs it as someone else. All are stopped afterwards; their logs are attached to a
+    failing test's report."""
     replicas: list[OperatorProcess] = []
 
     def start(
-        name: str = "kron", env: dict[str, str] | None = None, lead: bool = True
+        name: str = "kron",
+        env: dict[str, str] | None = None,
+        lead: bool = True,
+        ready: bool = True,
+        kubeconfig: str | None = None,
     ) -> OperatorProcess:
         replica = OperatorProcess(
-            kubeconfig=cluster.kubeconfig,
+            kubeconfig=kubeconfig or cluster.kubeconfig,
             namespace=namespace,
             log_dir=tmp_path,
             name=name,
             env=env or {},
         )
         replicas.append(replica)
-        replica.start()
-        if lead:
+        replica.start(wait_ready=ready)
+        if ready and lead:
             wait_leading(replica)
         return replica
 

@@ -398,20 +398,8 @@ def test_forbidden_is_one_line_and_writes_nothing(
     cluster: ClusterHandle, namespace: str, make_task: Callable[..., str], tmp_path: Path
 ) -> None:
     task = make_task()
-    cluster.kubectl("create", "serviceaccount", "nobody", "-n", namespace)
-    token = cluster.kubectl("create", "token", "nobody", "-n", namespace).stdout.strip()
-    admin = json.loads(cluster.kubectl("config", "view", "--raw", "--minify", "-o", "json").stdout)
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": admin["clusters"][0]["cluster"]}],
-        "users": [{"name": "nobody", "user": {"token": token}}],
-        "contexts": [{"name": "nobody", "context": {"cluster": "c", "user": "nobody"}}],
-        "current-context": "nobody",
-    }
-    path = tmp_path / "nobody.kubeconfig"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    line = one_line_error(plugin(cluster, "suspend", task, "-n", namespace, kubeconfig=str(path)))
+    path = cluster.service_account_kubeconfig(namespace, "nobody", tmp_path / "nobody.kubeconfig")
+    line = one_line_error(plugin(cluster, "suspend", task, "-n", namespace, kubeconfig=path))
     assert line.startswith("kubectl kron suspend: error: forbidden: ")
     assert "nobody" in line
     assert not get(cluster, namespace, task)["spec"].get("suspend")

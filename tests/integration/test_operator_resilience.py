@@ -96,6 +96,14 @@ def test_standby_takes_over_when_the_leader_is_killed(
     wait_until(lambda: a.leading() != b.leading(), timeout=30, message="exactly one leader")
     leader, standby = (a, b) if a.leading() else (b, a)
     wait_until(lambda: _fired(cluster, namespace, "ha") >= 2, timeout=30, message="leader fires")
+    wait_until(
+        lambda: leader.metric("kron_runs_finished_total", result="Succeeded") >= 1,
+        timeout=30,
+        message="the leader counts a finished run",
+    )
+    # The standby watches the same runs finish; only the leader counts them.
+    assert standby.metric("kron_runs_finished_total") == 0
+    assert standby.metric("kron_api_requests_total", resource="leases") >= 1
     leader.kill()
     wait_leading(standby, timeout=30)
     fired = _fired(cluster, namespace, "ha")
@@ -174,3 +182,53 @@ def test_watches_that_expire_are_reopened(cluster: ClusterHandle, namespace: str
         timeout=60,
         message="five completions seen across expiring watches",
     )
+
+
+KRON_NAMESPACED_RULES = """\
+rules:
+- {apiGroups: [kron.dev], resources: [scheduledtasks], verbs: [get, list, watch, patch]}
+- {apiGroups: [kron.dev], resources: [scheduledtasks/status], verbs: [get, patch]}
+- {apiGroups: [batch], resources: [jobs], verbs: [get, list, watch, create, delete]}
+- {apiGroups: [""], resources: [pods], verbs: [get, list, watch, create, delete]}
+- {apiGroups: ["", events.k8s.io], resources: [events], verbs: [create, patch]}
+- {apiGroups: [coordination.k8s.io], resources: [leases], verbs: [get, create, update]}
+"""
+
+
+def test_a_replica_started_before_its_rights_waits_unready_then_fires(
+    cluster: ClusterHandle, namespace: str, operator, tmp_path
+) -> None:
+    """A Helm release creates the Deployment and its RoleBinding together: a replica
+    that lists before the binding exists must wait, alive and not ready, not exit."""
+    kubeconfig = cluster.service_account_kubeconfig(namespace, "kron-late", tmp_path / "kc")
+    apply(cluster, namespace, job_task("late", "*/2 * * * * *"))
+    replica = operator(kubeconfig=kubeconfig, ready=False)
+
+    def refused() -> str | None:
+        code, body = replica.probe("/readyz")
+        return body if code == 500 and "forbidden" in body.lower() else None
+
+    reason = wait_until(refused, timeout=30, message="/readyz failing with the listing's 403")
+    assert "index not loaded yet" in reason
+    assert replica.running() and replica.probe("/healthz")[0] == 200
+    cluster.kubectl(
+        "apply",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        input=f"apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n"
+        f"metadata: {{name: kron-late}}\n{KRON_NAMESPACED_RULES}",
+    )
+    cluster.kubectl(
+        "create",
+        "rolebinding",
+        "kron-late",
+        "-n",
+        namespace,
+        "--role=kron-late",
+        f"--serviceaccount={namespace}:kron-late",
+    )
+    replica.wait_ready(timeout=60)
+    wait_until(lambda: _fired(cluster, namespace, "late") >= 1, timeout=60, message="a fire")
+    _no_duplicate_ticks(cluster, namespace, "late")

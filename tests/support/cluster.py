@@ -7,9 +7,12 @@ can skip (with a reason) elsewhere.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from localcluster import LocalCluster
 
@@ -47,3 +50,20 @@ class ClusterHandle:
         if check and result.returncode != 0:
             raise KubectlError(result.returncode, argv, result.stdout, result.stderr)
         return result
+
+    def service_account_kubeconfig(self, namespace: str, name: str, path: Path) -> str:
+        """Create ServiceAccount `name` and write a kubeconfig that acts as it (a
+        short-lived token, the cluster's own endpoint and CA); returns its path."""
+        self.kubectl("create", "serviceaccount", name, "-n", namespace)
+        token = self.kubectl("create", "token", name, "-n", namespace).stdout.strip()
+        admin = json.loads(self.kubectl("config", "view", "--raw", "--minify", "-o", "json").stdout)
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "c", "cluster": admin["clusters"][0]["cluster"]}],
+            "users": [{"name": name, "user": {"token": token}}],
+            "contexts": [{"name": name, "context": {"cluster": "c", "user": name}}],
+            "current-context": name,
+        }
+        path.write_text(yaml.safe_dump(config), encoding="utf-8")
+        return str(path)

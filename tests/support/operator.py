@@ -88,14 +88,18 @@ class OperatorProcess:
             )
         return True
 
-    def _get(self, path: str) -> int:
+    def probe(self, path: str) -> tuple[int, str]:
+        """(HTTP status, body) of GET `path` on the replica's port; (0, "") if closed."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
-                return int(r.status)
+                return int(r.status), r.read().decode(errors="replace")
         except urllib.error.HTTPError as err:
-            return int(err.code)
+            return int(err.code), err.read().decode(errors="replace")
         except OSError:
-            return 0
+            return 0, ""
+
+    def _get(self, path: str) -> int:
+        return self.probe(path)[0]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,11 +25,11 @@ from pydantic import ValidationError
 from kron.api import RunKind, ScheduledTaskSpec, field_errors
 from kron.api.constants import GROUP, LABEL_TASK_UID
 from kron.engine.events import EventRecorder
-from kron.engine.executor import Executor
+from kron.engine.executor import Executor, backoff
 from kron.engine.index import TaskEntry, resource_version
 from kron.engine.pool import Lane, WorkPool
 from kron.engine.timers import Timers
-from kron.k8s.api import KubeApi, all_runs_path, task_path
+from kron.k8s.api import ApiError, KubeApi, all_runs_path, task_path
 from kron.k8s.runs import TaskRef, observe_run, parse_time, task_uid_of
 from kron.metrics import Metrics
 from kron.planner import (
@@ -51,15 +50,13 @@ PLAN_BATCH = 16
 """Tasks planned per dispatcher turn before yielding to the workers. Small, so a
 herd's first creates are on the wire while the rest is still being planned: with
 256, a 1,000-task herd sent its first create only after ~1 s of planning."""
-MAX_DELETE_ATTEMPTS = 8
+SYNC_BACKOFF_CAP = 15.0
+HEARTBEAT_SECONDS = 5.0
+"""The dispatcher turns at least this often, leading or standing by (liveness)."""
 
 
 def shard_of(uid: str, count: int) -> int:
     return int(hashlib.sha256(uid.encode()).hexdigest()[:8], 16) % count
-
-
-def _backoff(attempt: int, *, base: float = 0.05, cap: float = 5.0) -> float:
-    return min(cap, base * 2.0**attempt) * (0.5 + random.random() / 2)
 
 
 class Engine:
@@ -95,6 +92,8 @@ class Engine:
         self._nudge = asyncio.Event()
         self._leading = asyncio.Event()
         self.synced = False
+        self.sync_error = ""
+        """Why the last attempt to load the index failed (shown by /readyz)."""
         self.resumed_at = 0.0
         self.heartbeat = time.monotonic()
 
@@ -199,7 +198,9 @@ class Engine:
         runs[run.name] = run
         if entry is None:
             return
-        if old is not None and old.phase is RunPhase.ACTIVE and run.phase is not RunPhase.ACTIVE:
+        finished = old is not None and old.phase is RunPhase.ACTIVE
+        if self.leading and finished and run.phase is not RunPhase.ACTIVE:
+            # Counted once, by the replica that acts on it (standbys see the same watch).
             self.metrics.runs_finished.labels(entry.ref.namespace, str(run.phase)).inc()
             if run.finished is not None and run.created is not None:
                 self.metrics.run_duration.labels(str(run.phase)).observe(
@@ -217,7 +218,34 @@ class Engine:
     # -- the initial list --
 
     async def sync(self) -> None:
-        """Load every run, then every task, before planning anything.
+        """Load the index, retrying until the API server answers.
+
+        A replica may start before the API server is ready, before its CRD or its
+        RoleBindings exist (one Helm release creates them together): it then stays
+        alive and not ready, says why on /readyz and in its log, and keeps trying.
+        """
+        attempt = 0
+        while True:
+            try:
+                await self._load()
+            except ApiError as err:
+                self.sync_error = f"listing failed: {err}"
+                delay = backoff(attempt, base=0.5, cap=SYNC_BACKOFF_CAP)
+                log.warning("could not load the index (retrying in %.1fs): %s", delay, err)
+                self.tasks.clear()
+                self._orphans.clear()
+                self.heartbeat = time.monotonic()  # alive: retrying is progress
+                await asyncio.sleep(delay)
+                attempt += 1
+                continue
+            self.sync_error = ""
+            self.synced = True
+            self.metrics.synced.set(1)
+            log.info("index loaded: %d tasks, %d runs", len(self.tasks), self.run_count())
+            return
+
+    async def _load(self) -> None:
+        """Every run, then every task, before planning anything.
 
         Runs first: a run deleted before this list was only deleted after the
         status recording it was written, so the task list that follows shows it.
@@ -235,9 +263,6 @@ class Engine:
             async for page in self.api.list_pages(task_path(namespace)):
                 for item in page.items:
                     self.observe_task(None, item)
-        self.synced = True
-        self.metrics.synced.set(1)
-        log.info("index loaded: %d tasks, %d runs", len(self.tasks), self.run_count())
 
     def run_count(self) -> int:
         return sum(len(e.runs) for e in self.tasks.values())
@@ -285,7 +310,9 @@ class Engine:
         while True:
             self.heartbeat = time.monotonic()
             if not self.leading:
-                await self._leading.wait()
+                # A standby turns too (liveness reads the heartbeat), just idly.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._leading.wait(), timeout=HEARTBEAT_SECONDS)
                 continue
             now = self.clock()
             due = self.timers.pop_due(now, PLAN_BATCH)
@@ -299,9 +326,11 @@ class Engine:
             nxt = self.timers.next_time()
             self._nudge.clear()
             timeout = None if nxt is None else max(0.0, nxt - self.clock())
-            # Wake at the next due time, on a nudge, or at least every 5 s (heartbeat).
+            # Wake at the next due time, on a nudge, or at least every heartbeat.
+            if timeout is None or timeout > HEARTBEAT_SECONDS:
+                timeout = HEARTBEAT_SECONDS
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._nudge.wait(), timeout=min(timeout or 5.0, 5.0))
+                await asyncio.wait_for(self._nudge.wait(), timeout=timeout)
 
     def _plan_task(self, uid: str, now: float) -> None:
         entry = self.tasks.get(uid)
