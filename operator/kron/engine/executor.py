@@ -240,6 +240,8 @@ class Executor:
         version = entry.version
         patch = merge_patch(entry.persisted, entry.intended_api())
         if patch:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("status of %s/%s: %s", entry.ref.namespace, entry.ref.name, patch)
             try:
                 obj = await self._api.patch_task_status(
                     entry.ref.namespace, entry.ref.name, {"status": patch}
