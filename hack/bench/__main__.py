@@ -14,6 +14,8 @@ Any profile value can be overridden from the environment:
     BENCH_PYSPY=1 (py-spy samples kron in its steady window and herd: .bench/pyspy-*.txt),
     BENCH_KEEP_CLUSTER=1 (leave the bench cluster running; one found running is kept).
 
+`python -m bench --readme` rewrites the README's table from `.bench/latest.json`.
+
 The bench cluster is a second local control plane, so tests on the shared one neither
 disturb its settings (kube-controller-manager is restarted with other QPS values) nor
 see its objects; it starts from an empty etcd and is removed at the end.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import math
 import os
@@ -38,7 +41,7 @@ from typing import Any
 
 from bench.phases import Bench, Config
 from bench.procs import BenchError, Watcher, load_average
-from bench.report import plot, summary_table, write_json
+from bench.report import plot, summary_table, update_readme, write_json
 from kron.k8s.api import KubeApi
 from kron.settings import Settings as KronSettings
 from localcluster.cluster import LocalCluster
@@ -282,6 +285,11 @@ def main() -> None:
     if {"-h", "--help"} & set(sys.argv[1:]):
         print(__doc__)
         return
+    if "--readme" in sys.argv[1:]:  # rewrite the README table from .bench/latest.json
+        latest = json.loads((ROOT / ".bench" / "latest.json").read_text())
+        if not update_readme(ROOT / "README.md", latest):
+            sys.exit("README.md has no bench:start/bench:end markers")
+        return
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S"
     )
@@ -302,6 +310,8 @@ def main() -> None:
         print(f"wrote {png}")
     print(f"wrote {out}")
     print(summary_table(document))
+    if out == ROOT / ".bench" / "latest.json" and update_readme(ROOT / "README.md", document):
+        print("updated the README's performance table")
     if any(isinstance(v, float) and math.isnan(v) for v in document["kron"].values()):
         print("note: some kron values are NaN (a phase did not run or did not complete)")
 

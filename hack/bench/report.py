@@ -227,3 +227,45 @@ def summary_table(doc: dict[str, Any]) -> str:
     ):
         rows.append(f"| {key} | " + " | ".join(_fmt(v.get(key), unit) for _, v in systems) + " |")
     return "\n".join(rows)
+
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+def readme_block(doc: dict[str, Any]) -> str:
+    """The README's results: when, where, how, then the table and the goals."""
+    s = doc["settings"]
+    machine = s.get("machine", {})
+    where = (
+        ", ".join(f"{k} {v}" for k, v in machine.items()) if isinstance(machine, dict) else machine
+    )
+    lines = [
+        f"Measured {s.get('date', '?')} at commit `{s.get('commit', '?')}` with "
+        f"`{s.get('command', 'make bench')}` ({s.get('profile', '?')} profile, "
+        f"{doc['tasks']} tasks, kron QPS {s.get('kron_qps')}/burst {s.get('kron_burst')}, "
+        f"{s.get('elapsed_s', '?')} s in all) on {where}. "
+        f"Raw Job creates through the same client: {_fmt(doc['raw_create_per_s'])}/s.",
+        "",
+        summary_table(doc),
+        "",
+        "| goal | measured | met |",
+        "|---|---|---|",
+    ]
+    for name, goal in doc.get("goals", {}).items():
+        shown = {k: v for k, v in goal.items() if k not in ("met", "note")}
+        value = ", ".join(f"{k} {_fmt(v)}" for k, v in shown.items())
+        met = {True: "yes", False: "no", None: "n/a"}[goal.get("met")]
+        lines.append(f"| {name} | {value} | {met} |")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, doc: dict[str, Any]) -> bool:
+    """Replace the block between the markers; False when the README has none."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    body = f"{README_START}\n{readme_block(doc)}\n{README_END}"
+    readme.write_text(text[:start] + body + text[end + len(README_END) :], encoding="utf-8")
+    return True
