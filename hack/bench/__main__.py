@@ -240,6 +240,9 @@ async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
         for n, cq in enumerate(cron_qps):
             if not {"cron-steady", "cron-herd"} & set(phases):
                 break
+            quiet = await bench.quiesce()
+            log.info("cron q%s: earlier phases' namespaces gone after %.1fs", cq, quiet)
+            results.setdefault("quiesce_s", {})[f"cron-q{cq}"] = quiet
             kcm_pid = cluster_up(cluster, cq, kcm_burst(cq, qps, burst))
             if "cron-steady" in phases:
                 results[f"cron_steady_qps{cq}"] = await bench.steady(

@@ -79,6 +79,8 @@ class Bench:
         self.krons: list[Kron] = []
         self.create_rate = 100.0
         """Objects/s the driver managed to create (first estimate; refined as it goes)."""
+        self.deleted: list[str] = []
+        """Namespaces earlier phases deleted (their contents may still be going)."""
 
     # -- helpers --------------------------------------------------------------------
 
@@ -102,6 +104,24 @@ class Bench:
                 return False
             raise
         return True
+
+    async def _gone(self, path: str) -> bool:
+        return not await self._exists(path)
+
+    async def quiesce(self, limit: float = 600.0) -> float:
+        """Wait until the namespaces of earlier phases are gone; seconds it took.
+
+        Their removal is kube-controller-manager's work (namespace controller, garbage
+        collector, and the Job controller still finishing their Jobs). A CronJob phase
+        started before that ends would measure the controller-manager's backlog from
+        the phases before it, not the CronJob controller.
+        """
+        started = time.monotonic()
+        for ns in self.deleted:
+            path = f"/api/v1/namespaces/{ns}"
+            await self.until(lambda path=path: self._gone(path), limit, f"namespace {ns} gone")
+        self.deleted.clear()
+        return round(time.monotonic() - started, 1)
 
     async def until(self, check: Callable[[], Any], limit: float, what: str) -> None:
         deadline = time.monotonic() + limit
@@ -153,10 +173,26 @@ class Bench:
                     "DELETE", path.format(ns=ns), body=background, request_timeout=300.0
                 )
         await self.api.request("DELETE", f"/api/v1/namespaces/{ns}", body=background)
+        self.deleted.append(ns)
 
     def rows(self, label: str) -> list[Seen]:
         self.watcher.check_alive()
         return read_rows(self.watcher.out, phase=label)
+
+    async def subject(
+        self, system: str, label: str, subject_pid: int | None
+    ) -> tuple[str, Kron | None, int]:
+        """A fresh namespace for the phase, and the process measured in it: a kron
+        started (and ready) there, or the kube-controller-manager `subject_pid`."""
+        ns = self.namespace(label)
+        await self.make_namespace(ns)
+        kron = None
+        if system == "kron":
+            kron = self.start_kron(ns, label)
+            kron.wait_ready()
+            subject_pid = kron.pid
+        assert subject_pid is not None
+        return ns, kron, subject_pid
 
     def start_kron(self, ns: str, label: str) -> Kron:
         kron = Kron(
@@ -239,14 +275,7 @@ class Bench:
     async def steady(self, system: str, label: str, subject_pid: int | None) -> dict[str, Any]:
         """`system` kron or cronjob; `subject_pid` the KCM's for cronjob."""
         c = self.c
-        ns = self.namespace(label)
-        await self.make_namespace(ns)
-        kron = None
-        if system == "kron":
-            kron = self.start_kron(ns, label)
-            kron.wait_ready()
-            subject_pid = kron.pid
-        assert subject_pid is not None
+        ns, kron, subject_pid = await self.subject(system, label, subject_pid)
         slots: dict[str, workload.Slot] = {}
         bodies = []
         for i in range(c.tasks):
@@ -411,14 +440,7 @@ class Bench:
         self, system: str, label: str, subject_pid: int | None, raw_rate: float | None
     ) -> dict[str, Any]:
         c = self.c
-        ns = self.namespace(label)
-        await self.make_namespace(ns)
-        kron = None
-        if system == "kron":
-            kron = self.start_kron(ns, label)
-            kron.wait_ready()
-            subject_pid = kron.pid
-        assert subject_pid is not None
+        ns, kron, subject_pid = await self.subject(system, label, subject_pid)
         ready_at = time.time() + c.herd / self.create_rate * 1.5 + HERD_MARGIN_S
         instant = math.ceil(ready_at) if system == "kron" else math.ceil(ready_at / 60) * 60
         bodies = []

@@ -19,7 +19,7 @@ from kron.engine.executor import Executor
 from kron.engine.index import TaskEntry
 from kron.engine.pool import WorkPool
 from kron.k8s.api import ApiError, KubeApi
-from kron.k8s.patch import merge_patch
+from kron.k8s.patch import apply_merge_patch, merge_patch
 from kron.k8s.runs import TaskRef
 from kron.metrics import Metrics
 
@@ -55,18 +55,6 @@ class Server:
             "metadata": {"uid": UID, "resourceVersion": str(len(self.patches))},
             "status": self.status,
         }
-
-
-def apply_merge_patch(doc: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    result = dict(doc)
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        elif isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = apply_merge_patch(result[key], value)
-        else:
-            result[key] = value
-    return result
 
 
 class Engine:
