@@ -175,7 +175,13 @@ class KubeApi:
         finally:
             if self._observer is not None:
                 self._observer(method, resource, code, time.perf_counter() - started)
-        payload: Object = json.loads(raw) if raw else {}
+        try:
+            payload: Object = json.loads(raw) if raw else {}
+        except ValueError:
+            # Not JSON: "404 page not found" for an API the server does not serve (the
+            # CRD is not installed), or a proxy's error page.
+            text = raw[:300].decode(errors="replace").strip()
+            raise ApiError(code or 0, "NotJSON", text or "empty answer") from None
         if 200 <= code < 300:
             return payload
         raise ApiError(code, str(payload.get("reason", "")), str(payload.get("message", raw[:300])))
