@@ -50,6 +50,11 @@ def kopf_settings(settings: Settings) -> kopf.OperatorSettings:
     ks.watching.label_selectors["", "pods"] = LABEL_TASK_UID
     ks.networking.request_timeout = 60
     ks.peering.standalone = True  # leadership is kron's own Lease, not kopf peering
+    # kopf keeps a worker task (with the object's last event) per watched object until
+    # it has been idle this long. A start with every task and run present creates one
+    # per object at once; kopf's 5 s default held 5,000 of them long enough to leave
+    # the operator at 187 MB RSS instead of 152 MB (measured with 5,000 tasks).
+    ks.batching.idle_timeout = 0.5
     return ks
 
 
