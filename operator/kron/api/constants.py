@@ -16,6 +16,9 @@ SHORT_NAME: Final = "stask"
 CATEGORY: Final = "kron"
 CRD_NAME: Final = f"{PLURAL}.{GROUP}"
 
+# Labels and annotations with this prefix are kron's own; templates may not set them.
+RESERVED_PREFIX: Final = f"{GROUP}/"
+
 # Labels on every run (Job or Pod).
 LABEL_TASK: Final = f"{GROUP}/task"
 LABEL_TASK_UID: Final = f"{GROUP}/task-uid"
@@ -41,5 +44,11 @@ MAX_EXCLUDE_SCHEDULES: Final = 16
 MAX_EXPRESSION_LENGTH: Final = 256
 MAX_TIME_ZONE_LENGTH: Final = 64
 MAX_JITTER_SECONDS: Final = 86_400
+MAX_DEADLINE_SECONDS: Final = 10 * 366 * 86_400
+"""startingDeadlineSeconds: ten years is already "no deadline" for any schedule."""
+MAX_BACKOFF_SECONDS: Final = 366 * 86_400
+"""retryPolicy.backoff initialSeconds and maxSeconds: a retry a year later at most."""
+MAX_BACKOFF_MULTIPLIER: Final = 100.0
 MAX_HISTORY: Final = 10
+MAX_RETRIES: Final = 100
 MAX_UPCOMING: Final = 5

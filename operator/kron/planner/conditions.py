@@ -33,6 +33,8 @@ class Reason:
     RUN_SUCCEEDED = "RunSucceeded"
     NAME_CONFLICT = "NameConflict"
     FIRING = "Firing"
+    INTERNAL_ERROR = "InternalError"
+    """kron failed while indexing, planning or recording the task (it retries)."""
 
 
 def get_condition(status: ScheduledTaskStatus, type_: str) -> Condition | None:

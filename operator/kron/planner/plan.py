@@ -42,21 +42,20 @@ from kron.planner.records import (
     EventType,
     Plan,
     RunPhase,
-    TaskEvent,
     TaskInput,
 )
+from kron.planner.statuses import copy_status
 from kron.planner.ticks import SCAN_LIMIT, MissReason, newest_due, select_due
 from kron.planner.timeutil import rfc3339, to_int_seconds, to_time
-from kron.schedule import ScheduleError, Timeline, TimeZoneError, compile_timeline, run_name
+from kron.planner.unplannable import error_reason, invalid_plan
+from kron.schedule import ScheduleError, Timeline, compile_timeline, run_name
 
 SCHEDULED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.RETRY})
 """Runs whose nominal time belongs to the schedule's own stream (the cursor)."""
 HELD_REASONS = frozenset({Reason.SUSPENDED, Reason.TOO_MANY_FAILURES})
-
-
-def copy_status(status: ScheduledTaskStatus) -> ScheduledTaskStatus:
-    """A deep copy; validating a dump is about five times cheaper than deepcopy."""
-    return ScheduledTaskStatus.model_validate(status.model_dump())
+INVALID_REASONS = frozenset(
+    {Reason.INVALID_SCHEDULE, Reason.INVALID_TIME_ZONE, Reason.INVALID_SPEC}
+)
 
 
 def schedule_fingerprint(spec: ScheduledTaskSpec) -> str:
@@ -132,32 +131,6 @@ def plan(task: TaskInput, now: float) -> Plan:
     return p.plan
 
 
-def invalid_plan(
-    status: ScheduledTaskStatus, generation: int, reason: str, message: str, now: float
-) -> Plan:
-    """The task's spec cannot be used: say so on Ready and fire nothing.
-
-    `reason` is `InvalidSchedule`, `InvalidTimeZone` or `InvalidSpec`. The event is
-    only emitted when the condition changes, so re-planning stays quiet.
-    """
-    new = copy_status(status)
-    previous = get_condition(status, READY)
-    new.observed_generation = generation
-    new.next_schedule_time = None
-    new.upcoming_schedule_times = []
-    for type_ in (READY, STALLED):
-        value = ConditionStatus.FALSE if type_ == READY else ConditionStatus.TRUE
-        set_condition(new, type_, value, reason, message, now=to_time(now), generation=generation)
-    result = Plan(status=new)
-    if previous is None or (previous.reason, previous.message) != (reason, message):
-        result.events.append(TaskEvent(EventType.WARNING, reason, message))
-    return result
-
-
-def error_reason(error: ScheduleError) -> str:
-    return Reason.INVALID_TIME_ZONE if isinstance(error, TimeZoneError) else Reason.INVALID_SCHEDULE
-
-
 # -- the steps of a pass, in order -------------------------------------------------
 
 
@@ -178,6 +151,11 @@ def _observe_spec(p: Pass) -> None:
         status.schedule_changed_time = to_time(task.created if first else p.now)
         if not first:
             _drop_queued(p, "the schedule changed")
+    if _ready_reason(status) in INVALID_REASONS:
+        # The change that made the task valid again is an edit like any other: no
+        # tick at or before it fires (a per-second task fixed a day after it was
+        # created must not start 86,400 runs).
+        status.schedule_changed_time = to_time(p.now)
     if status.observed_generation != task.generation:
         if _ready_reason(status) == Reason.TOO_MANY_FAILURES:
             status.consecutive_failures = 0
