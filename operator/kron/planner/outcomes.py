@@ -118,11 +118,7 @@ def _failed(p: Pass, run: ObservedRun) -> None:
         and run.trigger in RETRYABLE_TRIGGERS
         and run.attempt < policy.max_retries
     ):
-        backoff = policy.backoff
-        delay = min(
-            backoff.initial_seconds * backoff.multiplier**run.attempt, float(backoff.max_seconds)
-        )
-        not_before = finished + delay
+        not_before = finished + policy.backoff.delay_seconds(run.attempt + 1)
         not_after = _retry_limit(p, run) if policy.stop_at_next_schedule else None
         if not_after is None or not_before < not_after:
             p.status.pending.append(
