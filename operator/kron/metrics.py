@@ -114,6 +114,12 @@ class Metrics:
             ["stage"],
             registry=r,
         )
+        self.plan_budget_exhausted = Counter(
+            "kron_plan_budget_exhausted",
+            "Plans of one task that reached their work budget (about 50 ms): longer work "
+            "continued on a later pass or was counted as a lower bound.",
+            registry=r,
+        )
         self.runs_ignored = Counter(
             "kron_runs_ignored",
             "Jobs and Pods carrying kron's label that kron does not take as a run of any "

@@ -42,6 +42,7 @@ from kron.planner import (
     invalid_plan,
     plan,
 )
+from kron.planner.budget import Budget
 from kron.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,9 @@ PLAN_BATCH = 16
 """Tasks planned per dispatcher turn before yielding to the workers. Small, so a
 herd's first creates are on the wire while the rest is still being planned: with
 256, a 1,000-task herd sent its first create only after ~1 s of planning."""
+PLAN_BUDGET = 0.05
+"""Seconds one task's plan may take before its longer work stops for this pass
+(counts become lower bounds, a backfill continues on the next pass)."""
 TURN_BUDGET = 0.05
 """Seconds of planning per dispatcher turn, whatever the batch: the event loop also
 renews the Lease and sends the runs, so no turn may hold it for long."""
@@ -288,6 +292,7 @@ class Engine:
         # ticks due since are a backlog for its catchUpPolicy, as after downtime.
         resumed_at = now if entry.fault_streak else self.resumed_at
         started = time.perf_counter()
+        budget = Budget(expired=lambda: time.perf_counter() - started > PLAN_BUDGET)
         result = plan(
             TaskInput(
                 name=entry.ref.name,
@@ -304,8 +309,11 @@ class Engine:
                 tombstone=entry.tombstone,
             ),
             now,
+            budget,
         )
         self.metrics.plan_duration.observe(time.perf_counter() - started)
+        if budget.exhausted:
+            self.metrics.plan_budget_exhausted.inc()
         entry.failures.clear()
         self._apply(entry, result)
         return result.wake_at

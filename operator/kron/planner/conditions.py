@@ -41,6 +41,11 @@ def get_condition(status: ScheduledTaskStatus, type_: str) -> Condition | None:
     return next((c for c in status.conditions if c.type == type_), None)
 
 
+def ready_reason(status: ScheduledTaskStatus) -> str | None:
+    ready = get_condition(status, READY)
+    return ready.reason if ready is not None else None
+
+
 def set_condition(
     status: ScheduledTaskStatus,
     type_: str,

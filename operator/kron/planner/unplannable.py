@@ -13,7 +13,7 @@ from __future__ import annotations
 from kron.api import ConditionStatus, ScheduledTaskStatus
 from kron.planner.conditions import READY, STALLED, Reason, get_condition, set_condition
 from kron.planner.records import EventType, Plan, TaskEvent
-from kron.planner.statuses import copy_status
+from kron.planner.statuses import bound_status, bounded_message, copy_status
 from kron.planner.timeutil import to_time
 from kron.schedule import ScheduleError, TimeZoneError
 
@@ -60,6 +60,7 @@ def _unplannable(
     *,
     stalled: bool,
 ) -> Plan:
+    message = bounded_message(message)
     new = copy_status(status)
     previous = get_condition(status, READY)
     new.observed_generation = generation
@@ -76,7 +77,7 @@ def _unplannable(
         now=at,
         generation=generation,
     )
-    result = Plan(status=new)
+    result = Plan(status=bound_status(new))
     if previous is None or (previous.reason, previous.message) != (reason, message):
         result.events.append(TaskEvent(EventType.WARNING, reason, message))
     return result

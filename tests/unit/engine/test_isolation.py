@@ -43,10 +43,10 @@ def test_a_task_whose_plan_raises_is_reported_on_its_own_and_retried_with_backof
 ) -> None:
     real = engine_module.plan
 
-    def plan(task: Any, now: float) -> Any:
+    def plan(task: Any, now: float, budget: Any = None) -> Any:
         if task.uid == A.uid:
             raise OverflowError("date value out of range\nsecond line")
-        return real(task, now)
+        return real(task, now, budget)
 
     monkeypatch.setattr(engine_module, "plan", plan)
     clock = Clock(T0 + 0.5)
@@ -74,10 +74,10 @@ def test_a_task_recovering_from_an_internal_error_catches_up_instead_of_firing_a
     real = engine_module.plan
     broken = {"on": True}
 
-    def plan(task: Any, now: float) -> Any:
+    def plan(task: Any, now: float, budget: Any = None) -> Any:
         if broken["on"]:
             raise RuntimeError("boom")
-        return real(task, now)
+        return real(task, now, budget)
 
     monkeypatch.setattr(engine_module, "plan", plan)
     clock = Clock(T0 + 0.5)
