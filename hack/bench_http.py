@@ -5,11 +5,11 @@ operator's server (kron.http.start_http) runs in this process with a registry ho
 per-task metrics for --tasks tasks, next to a heartbeat coroutine that wakes every 5 ms
 and records how late it woke: that lateness is what a Lease renewal or a due run would
 wait. A second process (this script with --attack) then hammers the port for --seconds:
---scrapers clients scraping /metrics back to back, --garbage clients sending random
-bytes, --slow clients holding half-sent requests open (slowloris), and one prober asking
-/healthz every 100 ms as the kubelet would. Printed: the loop's lateness idle and under
-attack, how many renders the scrapes cost, what the clients got, and how many log
-records (and traceback lines) the attack produced.
+--scrapers clients scraping /metrics back to back, --garbage clients sending malformed
+requests, --slow clients holding half-sent requests open (slowloris); a third process
+asks /healthz every 100 ms as the kubelet would, and times the answers. Printed: the
+loop's lateness idle and under attack, how many renders the scrapes cost, what the
+clients got, and how many log records (and traceback lines) the attack produced.
 
     make bench-http            # or: .venv/bin/python hack/bench_http.py [--tasks N] ...
 """
@@ -75,7 +75,9 @@ def malformed(rng: random.Random) -> bytes:
     return b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nBAD\x00LINE\r\n\r\n"
 
 
-async def attack(port: int, seconds: float, scrapers: int, garbage: int, slow: int) -> None:
+async def attack(
+    port: int, seconds: float, scrapers: int, garbage: int, slow: int, probe: bool
+) -> None:
     until = time.monotonic() + seconds
     statuses: Counter[str] = Counter()
     scrape_bytes: list[int] = []
@@ -142,7 +144,7 @@ async def attack(port: int, seconds: float, scrapers: int, garbage: int, slow: i
         *(scraper() for _ in range(scrapers)),
         *(garbler(i) for i in range(garbage)),
         *(slowloris() for _ in range(slow)),
-        prober(),
+        *([prober()] if probe else []),
     )
     print(
         json.dumps(
@@ -205,28 +207,31 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     server = await start_http(0, metrics, lambda: (True, ""), lambda: (True, ""), host="127.0.0.1")
     try:
         idle = await measure_lag(args.idle_seconds)
+        command = [sys.executable, __file__, "--attack", str(server.port)]
+        command += ["--seconds", str(args.seconds)]
         attacker = await asyncio.create_subprocess_exec(
-            sys.executable,
-            __file__,
-            "--attack",
-            str(server.port),
-            "--seconds",
-            str(args.seconds),
-            "--scrapers",
-            str(args.scrapers),
-            "--garbage",
-            str(args.garbage),
-            "--slow",
-            str(args.slow),
+            *command,
+            *("--scrapers", str(args.scrapers), "--garbage", str(args.garbage)),
+            *("--slow", str(args.slow)),
+            stdout=subprocess.PIPE,
+        )
+        prober = await asyncio.create_subprocess_exec(
+            *command,
+            *("--scrapers", "0", "--garbage", "0", "--slow", "0", "--probe"),
             stdout=subprocess.PIPE,
         )
         lag_task = asyncio.create_task(measure_lag(args.seconds))
-        out, _ = await attacker.communicate()
+        (out, _), (probe_out, _) = await asyncio.gather(
+            attacker.communicate(), prober.communicate()
+        )
         under_attack = await lag_task
     finally:
         await server.stop()
         logging.getLogger().removeHandler(records)
     client = json.loads(out.decode().strip().splitlines()[-1])
+    probed = json.loads(probe_out.decode().strip().splitlines()[-1])
+    client["client_statuses"].update(probed["client_statuses"])
+    client["probe_latency"] = probed["probe_latency"]
     return {
         "tasks": args.tasks,
         "seconds": args.seconds,
@@ -250,10 +255,13 @@ def main() -> None:
     parser.add_argument("--garbage", type=int, default=10)
     parser.add_argument("--slow", type=int, default=50)
     parser.add_argument("--attack", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, default=ROOT / ".bench" / "http.json")
     args = parser.parse_args()
     if args.attack:
-        asyncio.run(attack(args.attack, args.seconds, args.scrapers, args.garbage, args.slow))
+        asyncio.run(
+            attack(args.attack, args.seconds, args.scrapers, args.garbage, args.slow, args.probe)
+        )
         return
     result = asyncio.run(measure(args))
     result["machine"] = {
