@@ -16,6 +16,7 @@ import pytest
 
 from kron.api import ScheduledTaskStatus
 from kron.engine.executor import Executor
+from kron.engine.faults import Faults
 from kron.engine.index import TaskEntry
 from kron.engine.pool import WorkPool
 from kron.k8s.api import ApiError, KubeApi
@@ -96,8 +97,9 @@ async def setup() -> AsyncIterator[tuple[Server, TaskEntry, Executor]]:
         Engine(entry),
         api=cast(KubeApi, server),
         pool=pool,
-        metrics=Metrics(),
+        metrics=(metrics := Metrics()),
         events=mock.Mock(),
+        faults=Faults(metrics),
         clock=lambda: 0.0,
     )
     runner = asyncio.create_task(pool.run())
