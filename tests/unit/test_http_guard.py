@@ -17,6 +17,7 @@ from aiohttp.http_exceptions import BadStatusLine
 
 from kron.http import HttpLimits, HttpServer, start_http
 from kron.http.guard import PeerLog, TokenBucket, one_line
+from kron.logs import Throttled
 from kron.metrics import Metrics
 from support.http import GUARD, Big, Gate, fetch, open_slow_reader, raw, read_to_end
 from support.wait import async_wait_until
@@ -86,7 +87,7 @@ async def test_a_flood_of_bad_requests_logs_within_the_budget_and_counts_all(
     metrics: Metrics, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    server = await serve(metrics, log_burst=3, log_refill_seconds=LONG)
+    server = await serve(metrics, log_burst=3, log_per_seconds=LONG)
     try:
         answers = await asyncio.gather(*(raw(server, b"NOT HTTP\r\n\r\n") for _ in range(40)))
     finally:
@@ -112,7 +113,7 @@ def test_the_next_line_after_a_quiet_spell_says_how_many_were_held_back(
     clock = Clock()
     counted: list[str] = []
     logger = logging.getLogger("kron.http.server")
-    peer = PeerLog(logger, TokenBucket(2, 10.0, clock), counted.append)
+    peer = PeerLog(logger, Throttled(logger, burst=2, per=20.0, clock=clock), counted.append)
     caplog.set_level(logging.DEBUG, logger="kron.http.server")
     error = BadStatusLine("\x16\x03\x01\n\n  b'\\x16'\n    ^")
     for _ in range(7):
@@ -122,7 +123,7 @@ def test_the_next_line_after_a_quiet_spell_says_how_many_were_held_back(
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 3
     assert messages[0] == messages[1]
-    assert messages[2] == messages[0] + " (5 more like it not logged)"
+    assert messages[2] == messages[0] + " (5 similar lines suppressed)"
     assert messages[0].startswith("malformed HTTP from 10.0.0.9: BadStatusLine: ")
     assert "\n" not in messages[0] and "\\x16" in messages[0]
     assert counted == ["malformed"] * 8
@@ -134,10 +135,22 @@ def test_nothing_is_logged_when_warnings_are_off_but_everything_is_counted(
     logger = logging.getLogger("kron.http.quiet-test")
     logger.setLevel(logging.ERROR)
     counted: list[str] = []
-    peer = PeerLog(logger, TokenBucket(5, 10.0), counted.append)
+    peer = PeerLog(logger, Throttled(logger), counted.append)
     peer.exception("Unhandled exception", exc_info=RuntimeError("boom"))
     assert not [r for r in caplog.records if r.name == "kron.http.quiet-test"]
     assert counted == ["error"]
+
+
+def test_the_scrape_bucket_refills_one_token_per_period() -> None:
+    clock = Clock()
+    bucket = TokenBucket(2, 5.0, clock)
+    assert [bucket.take() for _ in range(3)] == [True, True, False]
+    clock.now += 2.5
+    assert not bucket.take()
+    clock.now += 2.5
+    assert [bucket.take(), bucket.take()] == [True, False]
+    clock.now += 3600
+    assert [bucket.take() for _ in range(3)] == [True, True, False]  # never above burst
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ bytes that are not HTTP. Three things bound what that costs:
   gives each a lifetime, after which it is closed once its answer is out: a client
   trickling a request forever holds nothing for long, whichever aiohttp release runs.
 - `PeerLog`, the logger aiohttp's request handlers get, turns their "Error handling
-  request" records, each with a traceback, into one escaped, truncated line, and a
-  `TokenBucket` lets at most a few such lines a minute through, saying how many it
-  held back.
+  request" records, each with a traceback, into one escaped, truncated line, and lets
+  at most a few such lines a minute through (`kron.logs.Throttled`, which says how
+  many it held back).
 - Every refusal is counted (`kron_http_rejected_total{reason}`), including those that
   are not logged.
 """
@@ -28,6 +28,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
+from kron.logs import Throttled
+
 Clock = Callable[[], float]
 Count = Callable[[str], None]
 """Called with a reason (`malformed`, `error`, `connection_limit`, ...) per refusal."""
@@ -37,7 +39,7 @@ LINE_LIMIT = 300
 
 
 class TokenBucket:
-    """`burst` at once, then one per `refill_seconds` (log lines, scrapes)."""
+    """`burst` at once, then one per `refill_seconds` (the scrapes)."""
 
     def __init__(self, burst: int, refill_seconds: float, clock: Clock = time.monotonic) -> None:
         self._burst = burst
@@ -45,19 +47,15 @@ class TokenBucket:
         self._clock = clock
         self._tokens = float(burst)
         self._at = clock()
-        self._held_back = 0
 
-    def take(self) -> tuple[bool, int]:
-        """(may go now, refusals since the last one that went)."""
+    def take(self) -> bool:
         now = self._clock()
         self._tokens = min(self._burst, self._tokens + (now - self._at) / self._refill)
         self._at = now
         if self._tokens < 1:
-            self._held_back += 1
-            return False, 0
+            return False
         self._tokens -= 1
-        held, self._held_back = self._held_back, 0
-        return True, held
+        return True
 
 
 def one_line(text: str, limit: int = LINE_LIMIT) -> str:
@@ -69,18 +67,14 @@ def one_line(text: str, limit: int = LINE_LIMIT) -> str:
     return escaped if len(escaped) <= limit else escaped[: limit - 3] + "..."
 
 
-def with_held_back(message: str, held: int) -> str:
-    return f"{message} ({held} more like it not logged)" if held else message
-
-
 class PeerLog(logging.LoggerAdapter[logging.Logger]):
     """The logger aiohttp's request handlers get: what they log about a connection
     (malformed HTTP, a handler error) is counted (`malformed`, `error`), then logged
-    as one WARNING line without its traceback, within the budget."""
+    as one WARNING line without its traceback, within the budget of `lines`."""
 
-    def __init__(self, logger: logging.Logger, budget: TokenBucket, count: Count) -> None:
+    def __init__(self, logger: logging.Logger, lines: Throttled, count: Count) -> None:
         super().__init__(logger, {})
-        self._budget = budget
+        self._lines = lines
         self._count = count
 
     def log(  # one signature for every level aiohttp calls
@@ -93,16 +87,11 @@ class PeerLog(logging.LoggerAdapter[logging.Logger]):
         self._count("malformed" if malformed else "error")
         # aiohttp logs some of these at DEBUG (bytes that are not HTTP at all): all are
         # a peer's doing and get the same line.
-        if not self.logger.isEnabledFor(logging.WARNING):
-            return
-        ok, held = self._budget.take()
-        if not ok:
-            return
         peer = args[0] if malformed and args else None
         what = "malformed HTTP" if malformed else one_line(_formatted(msg, args))
         source = f" from {peer}" if peer else ""
         detail = f": {type(exc).__name__}: {one_line(str(exc))}" if exc is not None else ""
-        self.logger.warning("%s", with_held_back(f"{what}{source}{detail}", held))
+        self._lines.log(logging.WARNING, "%s", f"{what}{source}{detail}")
 
 
 def _formatted(msg: object, args: tuple[object, ...]) -> str:

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
-from kron.http.guard import GuardedServer, PeerLog, TokenBucket, one_line, with_held_back
+from kron.http.guard import GuardedServer, PeerLog, TokenBucket, one_line
 from kron.http.scrape import METRICS_CACHE_SECONDS, MetricsPage, accepts_gzip
+from kron.logs import Throttled
 from kron.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,9 @@ class HttpLimits:
     linger_seconds: float = 1.0
     """How long an unread request body is read and dropped before closing."""
     log_burst: int = 5
-    """Lines about bad requests logged at once..."""
-    log_refill_seconds: float = 12.0
-    """...then one per this many seconds; the next line says how many were held back."""
+    """Lines about clients (bad requests, refusals) logged per `log_per_seconds`; the
+    next line that gets through says how many were held back."""
+    log_per_seconds: float = 60.0
     shutdown_seconds: float = 5.0
     """`stop()` waits this long for answers under way."""
 
@@ -140,7 +141,7 @@ class _Endpoints:
         self._rejected = metrics.http_rejected
         self._limits = limits
         self.page = MetricsPage(metrics.registry, limits.metrics_cache_seconds)
-        self.log_budget = TokenBucket(limits.log_burst, limits.log_refill_seconds)
+        self.lines = Throttled(log, burst=limits.log_burst, per=limits.log_per_seconds)
         self._scrape_budget = TokenBucket(limits.scrape_burst, 1 / limits.scrapes_per_second)
         self._scrapes = 0
         self._routes: dict[str, Handler] = {
@@ -154,9 +155,7 @@ class _Endpoints:
 
     def note(self, message: str) -> None:
         """Log one line about a client, within the budget shared with PeerLog."""
-        ok, held = self.log_budget.take()
-        if ok:
-            log.warning("%s", with_held_back(message, held))
+        self.lines.log(logging.WARNING, "%s", message)
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         route = self._routes.get(request.path)
@@ -183,7 +182,7 @@ class _Endpoints:
         limits = self._limits
         if self._scrapes >= limits.scrapes_in_flight:
             return self._refuse(request, 503, "busy", f"{self._scrapes} scrapes in flight")
-        if not self._scrape_budget.take()[0]:
+        if not self._scrape_budget.take():
             return self._refuse(
                 request, 429, "rate_limited", f"over {limits.scrapes_per_second:g} scrapes/s"
             )
@@ -234,7 +233,7 @@ async def start_http(
         connection_seconds=limits.connection_seconds,
         count=endpoints.count,
         note=endpoints.note,
-        logger=PeerLog(log, endpoints.log_budget, endpoints.count),
+        logger=PeerLog(log, endpoints.lines, endpoints.count),
         access_log=None,
         keepalive_timeout=limits.keepalive_seconds,
         max_line_size=limits.max_line_bytes,
