@@ -16,7 +16,7 @@ import resource
 import signal
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import kopf
@@ -114,7 +114,19 @@ class Operator:
             on_stopped=self.engine.follow,
             metrics=self.metrics,
         )
+        # Fencing: no write leaves this replica once its Lease has lapsed by its own
+        # clock, including work queued before a pause (SIGSTOP, a long GC, a VM stall).
+        self.api.fence = self._fence(elector)
         self.workers.append(asyncio.create_task(elector.run(), name="leader-election"))
+
+    def _fence(self, elector: LeaseElector) -> Callable[[], bool]:
+        def may_write() -> bool:
+            if elector.may_write():
+                return True
+            self.metrics.writes_fenced.inc()
+            return False
+
+        return may_write
 
     async def unless_stopped(self, work: Coroutine[Any, Any, None]) -> bool:
         """Run `work` to its end unless SIGTERM/SIGINT comes first; True if it ended."""

@@ -114,6 +114,12 @@ class Metrics:
             ["stage"],
             registry=r,
         )
+        self.writes_fenced = Counter(
+            "kron_writes_fenced",
+            "Writes not sent because this replica's Lease had lapsed by its own clock "
+            "(work queued before a pause, sent after it).",
+            registry=r,
+        )
         self.plan_budget_exhausted = Counter(
             "kron_plan_budget_exhausted",
             "Plans of one task that reached their work budget (about 50 ms): longer work "

@@ -201,6 +201,7 @@ class Engine:
             entry.failures.clear()
             entry.cleanup = None
             entry.status_queued = False
+            entry.deleting.clear()
         log.info("standing by")
 
     def wake(self, uid: str, when: float | None = None) -> None:

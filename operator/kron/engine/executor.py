@@ -119,6 +119,8 @@ class Executor:
         try:
             obj = await self._api.create_run(kind, entry.ref.namespace, body)
         except ApiError as err:
+            if err.fenced:
+                return  # no longer leading by its own clock: the next leader fires it
             await self._create_failed(entry, create, attempt, err)
             return
         now = self._clock()
@@ -209,7 +211,8 @@ class Executor:
                 if err.retryable and attempt < MAX_DELETE_ATTEMPTS:
                     self._pool.submit_later(backoff(attempt), lane, lambda: job(attempt + 1))
                     return
-                log.warning("could not delete %s/%s: %s", ref.namespace, delete.name, err)
+                if not err.fenced:
+                    log.warning("could not delete %s/%s: %s", ref.namespace, delete.name, err)
                 current = self._engine.tasks.get(ref.uid)
                 if current is not None:
                     current.deleting.discard(delete.name)
@@ -217,6 +220,25 @@ class Executor:
         self._pool.submit(lane, job)
 
     # -- writing status --
+
+    async def _replan_from_server(self, entry: TaskEntry) -> None:
+        """The task changed since this status was computed: drop what kron intended,
+        read the task again, and plan it afresh from what the server has (the runs
+        themselves still say which ticks fired)."""
+        try:
+            fresh = await self._api.get_task(entry.ref.namespace, entry.ref.name)
+        except ApiError as err:
+            log.debug("re-reading %s/%s: %s", entry.ref.namespace, entry.ref.name, err)
+            self._engine.wake(entry.ref.uid, self._clock() + 1.0)
+            return
+        self._engine.observe_task("MODIFIED", fresh)
+        current = self._engine.tasks.get(entry.ref.uid)
+        if current is None:
+            return
+        current.reset_status()
+        current.cleanup = None
+        current.version += 1
+        self._engine.wake(entry.ref.uid)
 
     def status_dirty(self, entry: TaskEntry) -> None:
         """Queue a status write for `entry` unless one is queued already.
@@ -271,17 +293,24 @@ class Executor:
         if patch:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("status of %s/%s: %s", entry.ref.namespace, entry.ref.name, patch)
+            # Fenced by resourceVersion: the patch applies only to the object this
+            # status was computed from. A replica that resumes after a pause, or any
+            # other writer in between, turns it into a conflict, never an overwrite.
+            body: dict[str, Any] = {"status": patch}
+            if entry.rv is not None:
+                body["metadata"] = {"resourceVersion": str(entry.rv)}
             try:
-                obj = await self._api.patch_task_status(
-                    entry.ref.namespace, entry.ref.name, {"status": patch}
-                )
+                obj = await self._api.patch_task_status(entry.ref.namespace, entry.ref.name, body)
             except ApiError as err:
                 self._metrics.status_writes.labels("error").inc()
-                if err.not_found:
+                if err.not_found or err.fenced:
                     return False
-                if err.retryable or err.conflict:
+                if err.conflict:
+                    await self._replan_from_server(entry)
+                    return False
+                if err.retryable:
                     return True
-                log.error("status of %s/%s rejected: %s", entry.ref.namespace, entry.ref.name, err)
+                self._faults.report(Stage.RECORD, _where(entry), err)
                 return False
             self._metrics.status_writes.labels("ok").inc()
             # The response is the whole task: take it as an observation (a spec
