@@ -196,7 +196,8 @@ def _write_readme(report: dict[str, Any]) -> None:
     )
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{body}\n{END}{tail}")
+    indent = head[head.rfind("\n") + 1 :]  # the markers sit inside a list item
+    README.write_text(f"{head}{START}\n{indent}{body}\n{indent}{END}{tail}")
 
 
 if __name__ == "__main__":
