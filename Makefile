@@ -63,6 +63,10 @@ verify: $(STAMP) ## lint, types, layering contracts, generated files and locks f
 lock: $(STAMP) ## re-resolve the image's locked dependencies (operator/*.lock, with hashes; needs PyPI)
 	$(PY) hack/lock.py
 
+.PHONY: image
+image: ## build the operator image with buildah on a base made from Debian packages -> localhost/kron:<version>
+	bash hack/image.sh
+
 .PHONY: test-unit
 test-unit: $(STAMP) ## pure tests only (no cluster)
 	$(PY) -m pytest tests/unit tests/contract -m 'not cluster'
