@@ -37,11 +37,14 @@ command -v buildah >/dev/null || {
 python="${PYTHON:-python3}"
 [[ -x .venv/bin/python && -z ${PYTHON:-} ]] && python=.venv/bin/python
 version="$("$python" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
-revision="$(git rev-parse HEAD)"
-commit="${revision:0:12}"
-# Only what enters the build context (.dockerignore) decides whether the tree is dirty.
-if [[ -n "$(git status --porcelain -- Dockerfile .dockerignore pyproject.toml README.md operator)" ]]; then
-  commit="$commit-dirty"
+if revision="$(git rev-parse HEAD 2>/dev/null)"; then
+  commit="${revision:0:12}"
+  # Only what enters the build context (.dockerignore) decides whether the tree is dirty.
+  if [[ -n "$(git status --porcelain -- Dockerfile .dockerignore pyproject.toml README.md operator)" ]]; then
+    commit="$commit-dirty"
+  fi
+else
+  revision=unknown commit=nogit # a source tree without its git history
 fi
 repo="${KRON_IMAGE:-localhost/kron}"
 
