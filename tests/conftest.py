@@ -31,6 +31,8 @@ from typing import Any, NoReturn
 import pytest
 from hypothesis import settings
 
+from kron.api.constants import CRD_NAME
+from kron.api.crd import render_crd
 from localcluster import LocalCluster
 from localcluster.binaries import BinariesError, kubectl_for_external_cluster
 from localcluster.cluster import ClusterError
@@ -160,6 +162,15 @@ def kubeconfig(cluster: ClusterHandle) -> str:
 @pytest.fixture
 def kubectl(cluster: ClusterHandle) -> Callable[..., Any]:
     return cluster.kubectl
+
+
+@pytest.fixture(scope="session")
+def crd_installed(cluster: ClusterHandle) -> str:
+    """The ScheduledTask CRD as generated from the models, applied and Established (shared by the
+    integration, chart and image tests)."""
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=render_crd())
+    cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    return CRD_NAME
 
 
 @pytest.fixture
