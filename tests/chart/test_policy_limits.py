@@ -317,21 +317,25 @@ def test_updates_that_leave_a_broken_limit_alone_pass(
 def test_missing_scheduled_task_policy_fails_closed(
     cluster: ClusterHandle, helm: Helm, policy_crd_installed: str
 ) -> None:
+    """Deleting a profile's ScheduledTaskPolicy refuses every task in its namespaces,
+    even under a Warn profile: nothing is admitted unchecked."""
     make, cleanup = make_namespaces(cluster)
+    limits = {"limits": {"maxSchedules": 2}}
+    profiles = {"gone": limits, "gone-warn": {**limits, "validationActions": ["Warn"]}}
+    too_many = scheduled_task(schedules=["30 9 * * *", "30 10 * * *", "30 11 * * *"])
     try:
-        with installed_policy(cluster, helm, {"gone": {"limits": {"maxSchedules": 2}}}) as policy:
-            namespace = make("gone", policy.label("gone"))
-            wait_enforced(
-                cluster,
-                namespace,
-                scheduled_task(schedules=["30 9 * * *", "30 10 * * *", "30 11 * * *"]),
-            )
-            assert create(cluster, namespace, scheduled_task()).admitted
-            cluster.kubectl("delete", "scheduledtaskpolicy", policy.object_name("gone"))
-            refused = wait_enforced(
-                cluster, namespace, scheduled_task(), says="no params found for policy binding"
-            )
-            assert "parameterNotFoundAction" in refused.message
+        with installed_policy(cluster, helm, profiles) as policy:
+            denying = make("gone", policy.label("gone"))
+            warning = make("gone-warn", policy.label("gone-warn"))
+            wait_enforced(cluster, denying, too_many)
+            assert create(cluster, denying, scheduled_task()).admitted
+            for profile in profiles:
+                cluster.kubectl("delete", "scheduledtaskpolicy", policy.object_name(profile))
+            for namespace in (denying, warning):
+                refused = wait_enforced(
+                    cluster, namespace, scheduled_task(), says="no params found for policy binding"
+                )
+                assert "parameterNotFoundAction" in refused.message
     finally:
         cleanup()
 
