@@ -19,6 +19,7 @@ from pydantic import ConfigDict, Field
 from kron.api.base import ApiModel, SchemaExtra, SpecModel
 from kron.api.constants import (
     GROUP,
+    MAX_DEADLINE_SECONDS,
     MAX_EXCLUDE_SCHEDULES,
     MAX_JITTER_SECONDS,
     MAX_SCHEDULES,
@@ -90,6 +91,7 @@ class ScheduledTaskPolicySpec(SpecModel):
     max_starting_deadline_seconds: int | None = Field(
         None,
         ge=0,
+        le=MAX_DEADLINE_SECONDS,
         description="Largest spec.startingDeadlineSeconds. When set, tasks must set a "
         "deadline: an unset one means no deadline at all.",
     )
