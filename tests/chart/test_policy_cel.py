@@ -10,10 +10,15 @@ get an ordinary verdict, never a CEL error or an exceeded cost budget (with
 
 from __future__ import annotations
 
+import json
 import random
 import re
+import secrets
+import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,10 +35,11 @@ from chart.policy import (
 )
 from contract.corpus import LENIENT_EXPRESSIONS, VALID_EXPRESSIONS
 from kron.api.constants import MAX_EXPRESSION_LENGTH, MAX_SCHEDULES
-from kron.api.policy import cadence
+from kron.api.policy import cadence, policy_spec
 from kron.api.policy.cadence import MAX_FIELD_ITEMS
 from kron.api.policy.model import MAX_MIN_INTERVAL_SECONDS
 from support.cluster import ClusterHandle
+from support.wait import wait_until
 
 INTERVAL = re.compile(r"can fire (\d+)s apart")
 
@@ -215,3 +221,70 @@ def _assert_verdict(message: str, policy: str) -> None:
     for failure in ("cost", "resulted in error", "fails to evaluate", "failed to configure"):
         assert failure not in message, message[-600:]
     assert f"of ScheduledTaskPolicy {policy})" in message, message[-600:]
+
+
+@contextmanager
+def type_checker(cluster: ClusterHandle, log: Path) -> Iterator[None]:
+    """The controller that type-checks policies against the schemas they read and writes
+    the result to their status. The local cluster's controller-manager runs only the
+    controllers kron needs, so a second one runs just this controller here; on another
+    cluster its own controller-manager does it."""
+    binary = cluster.bin_dir / "kube-controller-manager" if cluster.bin_dir else None
+    if cluster.local is None or binary is None or not binary.is_file():
+        yield
+        return
+    argv = [
+        str(binary),
+        f"--kubeconfig={cluster.kubeconfig}",
+        "--controllers=validatingadmissionpolicy-status-controller",
+        "--leader-elect=false",
+        "--secure-port=0",
+    ]
+    with log.open("w") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_policy_type_checks_against_both_schemas(
+    cluster: ClusterHandle, policy_crd_installed: str, tmp_path: Path
+) -> None:
+    """Every expression reads fields the ScheduledTask and ScheduledTaskPolicy schemas
+    have, with matching types: a misspelt field would make `has()` read it as unset and
+    silently switch a limit off. The API server type-checks validations but not
+    variables, so this checks a copy of the policy whose validations are the variables'
+    expressions (each wrapped into a boolean), plus the real validations."""
+    spec = policy_spec()
+    wrapped = [{"expression": f"[{v['expression']}] != []"} for v in spec["variables"]]
+    name = f"typecheck-{secrets.token_hex(3)}"
+    shadow = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name},
+        "spec": {**spec, "validations": [*wrapped, *spec["validations"]]},
+    }
+    sources = [v["name"] for v in spec["variables"]] + [
+        f"validation {i}" for i in range(len(spec["validations"]))
+    ]
+
+    def checked() -> dict[str, Any] | None:
+        out = cluster.kubectl("get", "validatingadmissionpolicy", name, "-o", "json").stdout
+        policy = json.loads(out)
+        status = policy.get("status", {})
+        if status.get("observedGeneration") != policy["metadata"]["generation"]:
+            return None
+        return dict(status)
+
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(shadow))
+    try:
+        with type_checker(cluster, tmp_path / "kube-controller-manager.log"):
+            status = wait_until(checked, timeout=90, message=f"type checking of {name}")
+    finally:
+        cluster.kubectl("delete", "validatingadmissionpolicy", name, "--ignore-not-found")
+    warnings = status.get("typeChecking", {}).get("expressionWarnings", [])
+    assert not warnings, [
+        (sources[int(re.findall(r"[0-9]+", w["fieldRef"])[0])], w["warning"]) for w in warnings
+    ]
