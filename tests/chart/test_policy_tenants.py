@@ -242,10 +242,13 @@ def test_example_profile_installs_with_helm_and_applies(
     edited.write_text(yaml.safe_dump(values))
     release_ns = make("kron-system")
     try:
-        helm.run(
+        installed = helm.run(
             "install", release, str(CHART), "-n", release_ns, "--skip-crds",
             "-f", str(edited), "--set", "replicaCount=1",
         )  # fmt: skip
+        assert f"Admission policy {release}-kron-scheduledtask-limits: profiles shared-tenants" in (
+            installed.stdout
+        )  # NOTES.txt
         tenant = make("tenant", label)
         refused = wait_enforced(cluster, tenant, scheduled_task(schedule="*/10 * * * * *"))
         assert f"minIntervalSeconds of ScheduledTaskPolicy {release}-kron-shared-tenants" in (
