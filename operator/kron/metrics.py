@@ -136,6 +136,13 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.http_rejected = Counter(
+            "kron_http_rejected",
+            "Requests and connections the metrics/probe port refused or cut, by reason:"
+            " malformed, busy, rate_limited, too_slow, connection_limit, error.",
+            ["reason"],
+            registry=r,
+        )
         if per_task:
             self.task_fires = Counter(
                 "kron_task_fires", "Runs created per task.", ["namespace", "task"], registry=r

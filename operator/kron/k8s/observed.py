@@ -74,6 +74,10 @@ def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _items(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def parse_time(value: object) -> float | None:
     """An RFC 3339 instant with an offset, as Unix seconds; None if it is not one."""
     if not isinstance(value, str) or not value or len(value) > 64:
@@ -94,7 +98,7 @@ def run_owner(obj: Object) -> RunOwner | None:
     the `kron.dev/task-uid` label (the watch's filter) disagrees with it.
     """
     meta = _mapping(obj.get("metadata"))
-    for ref in meta.get("ownerReferences") or ():
+    for ref in _items(meta.get("ownerReferences")):
         if not isinstance(ref, dict) or ref.get("controller") is not True:
             continue
         api_version, uid, name = ref.get("apiVersion"), ref.get("uid"), ref.get("name")
@@ -174,7 +178,7 @@ def _text(value: object) -> str:
 
 def _job_state(status: Object) -> tuple[RunPhase, float | None, float | None, str]:
     started = parse_time(status.get("startTime"))
-    for condition in status.get("conditions") or ():
+    for condition in _items(status.get("conditions")):
         if not isinstance(condition, dict) or condition.get("status") != "True":
             continue
         kind = condition.get("type")
@@ -203,7 +207,7 @@ def _pod_state(status: Object) -> tuple[RunPhase, float | None, float | None, st
         return RunPhase.ACTIVE, started, None, ""
     finished: float | None = None
     failures: list[str] = []
-    for container in status.get("containerStatuses") or ():
+    for container in _items(status.get("containerStatuses")):
         if not isinstance(container, dict):
             continue
         terminated = _mapping(_mapping(container.get("state")).get("terminated"))
