@@ -83,6 +83,10 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP) ## kron vs CronJob on a dedicated local cluster (BENCH_PROFILE=quick|full) -> .bench/latest.json
 	BENCH_COMMAND="make bench$(if $(BENCH_PROFILE), BENCH_PROFILE=$(BENCH_PROFILE))$(if $(BENCH_KRON_FLAGS), BENCH_KRON_FLAGS='$(BENCH_KRON_FLAGS)')" $(PY) -m bench
 
+.PHONY: fuzz
+fuzz: $(STAMP) ## hostile tasks and runs through the engine (FUZZ_EXAMPLES, default 10000) -> .bench/fuzz.json
+	$(PY) -m hostile
+
 .PHONY: fmt
 fmt: $(STAMP) ## format and autofix
 	$(VENV)/bin/ruff format operator tests hack

@@ -17,9 +17,11 @@ from pydantic import ValidationError
 
 from kron.api import RunKind, ScheduledTaskSpec, ScheduledTaskStatus
 from kron.k8s.runs import TaskRef
+from kron.logs import Throttled
 from kron.planner import CreateFailure, DeleteRun, ObservedRun
 
 log = logging.getLogger(__name__)
+_unreadable = Throttled(log)
 
 
 def resource_version(obj: dict[str, Any]) -> int | None:
@@ -43,7 +45,15 @@ def parse_status(raw: dict[str, Any] | None) -> ScheduledTaskStatus:
     try:
         return ScheduledTaskStatus.model_validate(raw or {})
     except ValidationError as err:
-        log.warning("ignoring unreadable status: %s", err.errors(include_url=False)[:1])
+        # Never the input itself: it can be anything, of any size.
+        first = err.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "status"
+        _unreadable.log(
+            logging.WARNING,
+            "ignoring unreadable status (%s: %s)",
+            where[:200],
+            str(first["msg"])[:200],
+        )
         return ScheduledTaskStatus()
 
 
