@@ -19,6 +19,7 @@ from kron.api import RunKind, ScheduledTaskSpec, ScheduledTaskStatus
 from kron.k8s.runs import TaskRef
 from kron.logs import Throttled
 from kron.planner import CreateFailure, DeleteRun, ObservedRun
+from kron.planner.conditions import ready_reason
 
 log = logging.getLogger(__name__)
 _unreadable = Throttled(log)
@@ -63,11 +64,8 @@ def encode(document: dict[str, Any]) -> bytes:
 
 
 EMPTY = encode({})
-
-
-def _ready_reason(status: ScheduledTaskStatus) -> str:
-    ready = next((c for c in status.conditions if c.type == "Ready"), None)
-    return ready.reason if ready is not None else "Pending"
+PENDING = "Pending"
+"""The gauges' state of a task kron has not planned yet."""
 
 
 @dataclass(slots=True)
@@ -88,7 +86,7 @@ class TaskEntry:
     _intended: bytes | None = None
     """The status kron intends (written through the status subresource), as
     canonical JSON; None while it is the persisted one."""
-    ready_reason: str = "Pending"
+    ready_reason: str = PENDING
     """The Ready condition's reason in the intended status (for the gauges)."""
     version: int = 0
     """Bumped each time `status` changes."""
@@ -166,7 +164,7 @@ class TaskEntry:
     def status(self, value: ScheduledTaskStatus) -> None:
         intended = encode(value.to_api())
         self._intended = None if intended == self._persisted else intended
-        self.ready_reason = _ready_reason(value)
+        self.ready_reason = ready_reason(value) or PENDING
 
     def intended_api(self) -> dict[str, Any]:
         """The intended status as the API server takes it (a fresh dict)."""
@@ -181,4 +179,4 @@ class TaskEntry:
         except ValidationError:
             status = parse_status(self.persisted)  # logs why, gives the empty status
             self.status = status
-        self.ready_reason = _ready_reason(status)
+        self.ready_reason = ready_reason(status) or PENDING
