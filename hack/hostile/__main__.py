@@ -112,7 +112,7 @@ async def _admission(sampled: list[Case]) -> dict[str, Any]:
     api = await KubeApi.connect(kubeconfig)
     try:
         await _ensure_namespace(api)
-        admitted = refused = 0
+        admitted = refused = unanswered = 0
         for case in sampled:
             body = json.loads(json.dumps(case.task))
             body["metadata"] = {
@@ -126,14 +126,20 @@ async def _admission(sampled: list[Case]) -> dict[str, Any]:
                     "POST", task_path(NAMESPACE), body=body, query=[("dryRun", "All")]
                 )
             except ApiError as err:
-                if err.status in (400, 422):
+                if 400 <= err.status < 500:  # 413: larger than the API server takes
                     refused += 1
-                    continue
-                raise
+                else:
+                    unanswered += 1
+                continue
             admitted += 1
     finally:
         await api.close()
-    return {"sampled": len(sampled), "admitted": admitted, "refused": refused}
+    return {
+        "sampled": len(sampled),
+        "admitted": admitted,
+        "refused": refused,
+        "unanswered": unanswered,
+    }
 
 
 async def _ensure_namespace(api: KubeApi) -> None:

@@ -155,10 +155,11 @@ class TaskEntry:
     @property
     def status(self) -> ScheduledTaskStatus:
         """The status kron intends, parsed afresh (callers may modify it)."""
+        document = self._intended or self._persisted
         try:
-            return ScheduledTaskStatus.model_validate_json(self._intended or self._persisted)
+            return ScheduledTaskStatus.model_validate_json(document)
         except ValidationError:
-            return parse_status(None)
+            return parse_status(json.loads(document))  # says why (throttled), empty status
 
     @status.setter
     def status(self, value: ScheduledTaskStatus) -> None:
@@ -171,12 +172,22 @@ class TaskEntry:
         result: dict[str, Any] = json.loads(self._intended or self._persisted)
         return result
 
-    def reset_status(self) -> None:
-        """Intend exactly what the server has (an unreadable status: an empty one)."""
+    def reset_status(self, raw: dict[str, Any] | None = None) -> None:
+        """Intend exactly what the server has (`raw`: that status, when the caller has
+        it decoded). Only its Ready reason is read here (for the gauges; validating
+        every status made loading 100,000 tasks take minutes); a status this kron
+        cannot read is replaced by an empty one at the next plan."""
         self._intended = None
-        try:
-            status = ScheduledTaskStatus.model_validate_json(self._persisted)
-        except ValidationError:
-            status = parse_status(self.persisted)  # logs why, gives the empty status
-            self.status = status
-        self.ready_reason = ready_reason(status) or PENDING
+        self.ready_reason = raw_ready_reason(
+            raw if raw is not None else json.loads(self._persisted)
+        )
+
+
+def raw_ready_reason(status: object) -> str:
+    """The Ready condition's reason in a status as the server stores it."""
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    for condition in conditions if isinstance(conditions, list) else ():
+        if isinstance(condition, dict) and condition.get("type") == "Ready":
+            reason = condition.get("reason")
+            return reason if isinstance(reason, str) and reason else PENDING
+    return PENDING
