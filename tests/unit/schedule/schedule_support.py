@@ -90,7 +90,9 @@ def _fires_of(expression: CronExpression, wall: dt.datetime, zone: ZoneInfo) -> 
     exists_first = _round_trips(first, wall, zone)
     exists_second = _round_trips(second, wall, zone)
     if not exists_first and not exists_second:
-        return [_first_instant_after_gap(wall, zone)]
+        # Skipped by a gap: fires at its end, unless every hour matches (then the
+        # next hour's tick follows anyway).
+        return [] if expression.all_hours else [_first_instant_after_gap(wall, zone)]
     occurrences = sorted({t for t, ok in ((first, exists_first), (second, exists_second)) if ok})
     if expression.all_hours:
         return occurrences
