@@ -152,13 +152,12 @@ class Timeline:
             excluded = bool(self._exclusions) and self._excluded_until(nominal) is not None
         if not self._jitter_seconds:
             return Tick(nominal, float(nominal), excluded)
-        millis = jitter_millis(self._seed, nominal, self._jitter_seconds)
-        if following is not None:
-            millis = min(millis, (following - nominal) * 1000 - 1)
+        interval = None if following is None else following - nominal
+        millis = jitter_millis(self._seed, nominal, self._jitter_seconds, interval)
         return Tick(nominal, nominal + millis / 1000, excluded)
 
     def _following(self, nominal: int) -> int | None:
-        """The next nominal instant, needed only to cap jitter."""
+        """The next nominal instant, needed only to reduce jitter to the interval."""
         return self._next_nominal(nominal) if self._jitter_seconds else None
 
     def next_tick(self, after: int) -> Tick | None:
