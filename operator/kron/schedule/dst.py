@@ -26,7 +26,8 @@ from kron.schedule.limits import MAX_INSTANT, MIN_INSTANT
 from kron.schedule.wallclock import WallPattern
 from kron.schedule.zones import ZoneTable
 
-# More than any UTC offset: bounds wall-time searches for an instant range.
+# More than any UTC offset, and than any difference of two offsets (tzdata's span
+# from -15:56 to +15:13): bounds wall-time searches for an instant range.
 _MAX_OFFSET = 2 * 86_400
 
 
@@ -116,6 +117,13 @@ class ZonedCron:
             if match <= min(end - 1, until) + offset:
                 return match - offset
             at = end
+            # The match lies beyond this segment. Skip the segments in between without
+            # building them (a rare day such as FEB MON#5 can be decades away): up to
+            # `jump` every instant shows a wall time below `match`, and, after this
+            # segment, one of at least end + offset - _MAX_OFFSET, so none of them fires.
+            jump = match - offset - _MAX_OFFSET
+            if jump > end and end + offset - _MAX_OFFSET >= searched:
+                at = jump
         return None
 
     def _search_prev(self, before: int, since: int) -> int | None:

@@ -132,6 +132,23 @@ def test_jitter_longer_than_the_interval_spreads_over_the_interval(
     assert min(delays) < 20 and max(delays) > 40
 
 
+def test_month_dependent_forms_in_a_manifest(kron: Cli, tmp_path: Path) -> None:
+    task = manifest(
+        schedule=None,
+        schedules=["0 18 LW * *", "0 9 ? * MON#1"],
+        timeZone="America/Chicago",
+        excludeSchedules=["* * 1-7 1 *"],  # not in the first week of January
+    )
+    result = kron("next", "-f", write(tmp_path, task), "--after", "2026-01-01T00:00:00Z", "-n", "4")
+    assert (result.code, result.err) == (0, "")
+    assert result.lines == [
+        "2026-01-30T18:00:00-06:00",
+        "2026-02-02T09:00:00-06:00",
+        "2026-02-27T18:00:00-06:00",
+        "2026-03-02T09:00:00-06:00",
+    ]
+
+
 def test_jitter_depends_on_the_uid_and_uid_flag_overrides(kron: Cli, tmp_path: Path) -> None:
     task = manifest(schedule="0 * * * *", jitterSeconds=3000)
     task["metadata"]["uid"] = "uid-one"
