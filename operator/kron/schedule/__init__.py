@@ -21,7 +21,7 @@ from kron.schedule.jitter import jitter_offset
 from kron.schedule.limits import MAX_INSTANT, MIN_INSTANT
 from kron.schedule.names import MAX_RUN_NAME_LENGTH, manual_run_name, run_name
 from kron.schedule.timeline import (
-    UPCOMING_HORIZON,
+    UPCOMING_EXCLUDED_SPAN,
     UPCOMING_SCAN_LIMIT,
     Tick,
     Timeline,
@@ -33,7 +33,7 @@ __all__ = [
     "MAX_INSTANT",
     "MAX_RUN_NAME_LENGTH",
     "MIN_INSTANT",
-    "UPCOMING_HORIZON",
+    "UPCOMING_EXCLUDED_SPAN",
     "UPCOMING_SCAN_LIMIT",
     "AtExpression",
     "CronExpression",
