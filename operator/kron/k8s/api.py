@@ -31,6 +31,9 @@ RequestObserver = Callable[[str, str, int, float], None]
 """(verb, resource, HTTP code or 0 for no answer, seconds) for metrics."""
 
 RETRYABLE_CODES: Final = frozenset({0, 408, 425, 429, 500, 502, 503, 504})
+FENCED: Final = "Fenced"
+Fence = Callable[[], bool]
+"""True while this replica may write; checked right before every write is sent."""
 MERGE_PATCH: Final = "application/merge-patch+json"
 
 
@@ -45,7 +48,12 @@ class ApiError(Exception):
 
     @property
     def retryable(self) -> bool:
-        return self.status in RETRYABLE_CODES
+        return self.status in RETRYABLE_CODES and not self.fenced
+
+    @property
+    def fenced(self) -> bool:
+        """Refused before sending: this replica may not write (see `KubeApi.fence`)."""
+        return self.status == 0 and self.reason == FENCED
 
     @property
     def already_exists(self) -> bool:
@@ -99,6 +107,10 @@ class KubeApi:
     def __init__(self, api_client: kclient.ApiClient, observer: RequestObserver | None = None):
         self._client = api_client
         self._observer = observer
+        self.fence: Fence | None = None
+        """Writes (everything but GET) are refused unless this says yes: a leader
+        that was paused past its renew deadline must not send what it queued
+        before, even before its elector has noticed. None: no fence."""
 
     @classmethod
     async def connect(
@@ -159,6 +171,8 @@ class KubeApi:
         )
         url, hdrs, data = serialized[1], serialized[2], serialized[3]
         resource = _resource_of(path)
+        if method != "GET" and self.fence is not None and not self.fence():
+            raise ApiError(0, FENCED, f"{method} {resource} not sent: this replica's lease lapsed")
         started = time.perf_counter()
         code = 0
         try:
