@@ -40,6 +40,7 @@ _NEAREST = re.compile(r"([0-9]+)W")
 MAX_LAST_OFFSET = 30
 MAX_OCCURRENCE = 5
 _SATURDAY, _SUNDAY = 6, 0
+_LENGTHS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February: see _mask
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,22 +305,31 @@ class MonthlyWallPattern(WallPattern):
         every_day = list(self._masks) == full
         self.matches_everything = self.matches_everything and every_day
 
-    def _mask(self, year: int, month: int, day: int, weekday: int) -> int:
-        return self._masks[(month_length(year, month) - 28) * 7 + (weekday - day + 1) % 7]
+    def _mask(self, date: dt.date, weekday: int) -> tuple[int, int]:
+        """The matching days of ``date``'s month (``weekday`` is that of ``date``), and
+        its length."""
+        month = date.month
+        if month == 2:
+            year = date.year
+            length = 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+        else:
+            length = _LENGTHS[month]
+        return self._masks[(length - 28) * 7 + (weekday - date.day + 1) % 7], length
 
     def _day_ok(self, date: dt.date, day: int) -> bool:
         if not self._month_ok[date.month]:
             return False
-        return bool(self._mask(date.year, date.month, date.day, (day + 4) % 7) >> date.day & 1)
+        return bool(self._mask(date, (day + 4) % 7)[0] >> date.day & 1)
 
     def _days_to_match(self, date: dt.date, weekday: int) -> int:
-        rest = self._mask(date.year, date.month, date.day, weekday) >> date.day
+        mask, length = self._mask(date, weekday)
+        rest = mask >> date.day
         if rest:
             return (rest & -rest).bit_length() - 1
-        return month_length(date.year, date.month) - date.day + 1
+        return length - date.day + 1
 
     def _days_since_match(self, date: dt.date, weekday: int) -> int:
-        upto = self._mask(date.year, date.month, date.day, weekday) & ((2 << date.day) - 1)
+        upto = self._mask(date, weekday)[0] & ((2 << date.day) - 1)
         return date.day - (upto.bit_length() - 1) if upto else date.day
 
     def _month_possible(self, date: dt.date) -> bool:
