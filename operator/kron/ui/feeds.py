@@ -113,6 +113,7 @@ class Listener:
 
     def __init__(self) -> None:
         self.changed = asyncio.Event()
+        self.changed.set()  # a new stream first gets everything the feed already has
         self.keys: set[str] = set()
         self.everything = True
 

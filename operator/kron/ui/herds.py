@@ -61,6 +61,17 @@ class Herds:
         ]
 
 
+HELD_REASONS = frozenset({"TooManyFailures", "Completed"})
+"""Ready reasons under which the operator starts no scheduled run."""
+
+
+def _held(task: ScheduledTask) -> str | None:
+    for condition in task.status.conditions if task.status is not None else ():
+        if condition.type == "Ready" and condition.reason in HELD_REASONS:
+            return "held: " + condition.reason
+    return None
+
+
 def herds(tasks: list[ScheduledTask], start: float, zone: dt.tzinfo) -> Herds:
     """Runs per minute for the 24 hours from the minute of ``start``."""
     first = math.floor(start / 60) * 60
@@ -73,6 +84,10 @@ def herds(tasks: list[ScheduledTask], start: float, zone: dt.tzinfo) -> Herds:
         name = task.metadata.name or "?"
         if task.spec.suspend:
             chart.skipped.append(f"{name} (suspended)")
+            continue
+        held = _held(task)
+        if held is not None:
+            chart.skipped.append(f"{name} ({held})")
             continue
         try:
             timeline = timeline_for(task.spec, task.metadata.uid or "")

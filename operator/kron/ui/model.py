@@ -166,12 +166,13 @@ def states(task: ScheduledTask, now: float) -> list[State]:
     ready = conditions.get("Ready")
     if ready is None:
         found.append(State("Pending", "idle", "no Ready condition yet"))
+    elif ready.reason == "Suspended":
+        found.append(State("Suspended", "idle", ready.message or "spec.suspend is true"))
     elif ready.status == "True":
         label = "Completed" if ready.reason == "Completed" else "Ready"
         found.append(State(label, "ok", ready.message or ready.reason))
     else:
-        tone = "idle" if ready.reason == "Suspended" else "bad"
-        found.append(State(ready.reason or "NotReady", tone, ready.message))
+        found.append(State(ready.reason or "NotReady", "bad", ready.message))
     for kind, tone in (("Degraded", "warn"), ("Stalled", "bad"), ("Overdue", "warn")):
         condition = conditions.get(kind)
         if condition is not None and condition.status == "True":

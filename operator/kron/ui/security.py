@@ -102,7 +102,7 @@ class Gate:
             raise Refused(401, "Wrong key", "This address has an old or wrong key.")
         query = {k: v for k, v in request.query.items() if k != LAUNCH_PARAM}
         target = request.rel_url.with_query(query)
-        response = web.HTTPSeeOther(str(target))
+        response = web.Response(status=303, headers={"Location": str(target)})
         response.set_cookie(
             COOKIE, self._session, httponly=True, samesite="Strict", path="/", secure=False
         )

@@ -89,6 +89,7 @@ class Ui:
 
 
 UI_KEY = web.AppKey("kron_ui", Ui)
+IDENTITY_KEY = web.RequestKey("kron_ui_identity", Identity)
 
 
 def static_version() -> str:
@@ -104,8 +105,7 @@ def _ui(request: web.Request) -> Ui:
 
 
 def _identity(request: web.Request) -> Identity:
-    identity: Identity = request["identity"]
-    return identity
+    return request[IDENTITY_KEY]
 
 
 def _namespace(request: web.Request) -> str:
@@ -159,7 +159,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             launched = ui.gate.launch(request)
             if launched is not None:
                 return launched
-            request["identity"] = ui.gate.identify(request)
+            request[IDENTITY_KEY] = ui.gate.identify(request)
         response = await handler(request)
     except Refused as refused:
         response = error_page(ui, refused.status, refused.title, refused.message)
