@@ -77,7 +77,7 @@ TASKS = [
     task("billing-export", "0 3 * * 1-5", timeZone="Europe/Berlin", jitterSeconds=300),
     task("cache-warm", "*/5 * * * *"),
     task("search-reindex", "*/20 * * * * *"),
-    task("flaky-import", "*/30 * * * * *", result="Failed", suspendAfterFailures=3),
+    task("flaky-import", "*/10 * * * * *", result="Failed", suspendAfterFailures=3),
     task("invoice-mailer", "0 * * * *"),
     task("metrics-rollup", "0 * * * *"),
     task("thumbnailer", "0 * * * *"),

@@ -313,3 +313,36 @@ def test_a_day_on_which_the_clocks_change_is_marked_on_the_upcoming_list(
     expect(page.locator("li.day.dst")).to_have_count(1)  # only that day of the five
     if change.forward:  # 02:30 does not exist that day: it fires as clocks jump, at 03:00
         expect(marked.locator(".fires")).to_contain_text("03:00")
+
+
+# -- keyboard and phone -----------------------------------------------------------------
+
+
+def test_the_pages_work_from_the_keyboard_and_fit_a_phone(
+    cluster: ClusterHandle, namespace: str, start_ui: Callable[..., UiProcess], browser: Browser
+) -> None:
+    apply(cluster, namespace, job_task("a-rather-long-task-name-for-a-phone", "0 3 * * *"))
+    ui = start_ui()
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, has_touch=True)
+    phone.set_default_timeout(TIMEOUT_MS)
+    tab = phone.new_page()
+    open_ui(tab, ui, f"/ns/{namespace}")
+
+    tab.keyboard.press("Tab")
+    expect(tab.locator(":focus")).to_have_text("Skip to content")
+    tab.get_by_label("Filter by name").fill("long")  # every input has a label
+    expect(task_row(tab, "a-rather-long-task-name-for-a-phone")).to_be_visible()
+    tab.get_by_label("Filter by name").fill("nothing-matches")
+    expect(task_row(tab, "a-rather-long-task-name-for-a-phone")).to_be_hidden()
+    tab.get_by_label("Filter by name").fill("")
+    link = tab.get_by_role("link", name="a-rather-long-task-name-for-a-phone")
+    link.focus()
+    tab.keyboard.press("Enter")
+    expect(tab.get_by_role("heading", level=1)).to_have_text("a-rather-long-task-name-for-a-phone")
+
+    for path in (f"/ns/{namespace}", f"/ns/{namespace}/tasks/a-rather-long-task-name-for-a-phone",
+                 f"/ns/{namespace}/timeline"):  # fmt: skip
+        tab.goto(ui.base + path)
+        overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways on a phone by {overflow}px"
+    phone.close()

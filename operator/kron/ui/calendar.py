@@ -39,7 +39,7 @@ class Change:
         return f"clocks {verb} at {self.before} to {self.after}: {self.offsets}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fire:
     clock: str
     iso: str
@@ -54,6 +54,7 @@ class Day:
     fires: list[Fire] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     more: bool = False  # the day has fires beyond MAX_FIRES_SHOWN_PER_DAY
+    from_now: bool = False  # today: only the fires still to come are listed
 
     @property
     def label(self) -> str:
@@ -149,6 +150,9 @@ def upcoming_days(
         day_begin = int(dt.datetime.combine(day.date, dt.time(), zone).timestamp())
         next_day = day.date + dt.timedelta(days=1)
         day_end = int(dt.datetime.combine(next_day, dt.time(), zone).timestamp()) - 1
+        if day_begin <= now <= day_end:
+            day_begin = int(now)  # today: from now on (the history has the rest)
+            day.from_now = True
         ticks = timeline.ticks(day_begin - 1, day_end)
         for tick in itertools.islice(ticks, MAX_FIRES_SHOWN_PER_DAY + 1):
             if len(day.fires) == MAX_FIRES_SHOWN_PER_DAY:
@@ -164,4 +168,8 @@ def upcoming_days(
                     note=_note(tick.nominal, changes),
                 )
             )
+    if any(f.clock.count(":") > 1 for d in calendar.days for f in d.fires):
+        for fire in (f for d in calendar.days for f in d.fires):  # one format on the page
+            if fire.clock.count(":") == 1:
+                fire.clock += ":00"
     return calendar

@@ -83,13 +83,13 @@ class FeedKey:
         return f"{noun} in {where}"
 
 
-def explain(err: ApiError, key: FeedKey) -> str:
+def explain(err: ApiError, key: FeedKey | None = None) -> str:
     """The one line a person can act on."""
     if err.status == 403:
         return f"forbidden: {err.message}"
     if err.status == 401:
         return "unauthorized: the API server rejected your credentials (log in again)"
-    if err.status == 404 and key.resource == TASKS:
+    if err.status == 404 and key is not None and key.resource == TASKS:
         return f"the ScheduledTask CRD ({CRD_NAME}) is not installed (install it: {INSTALL_HINT})"
     if err.status == 0:
         return f"cannot reach the API server: {err.message}"

@@ -196,9 +196,14 @@ async def task_list(request: web.Request) -> web.StreamResponse:
     key = FeedKey(identity.key, TASKS, namespace)
     async with ui.feeds.use(key, identity.api) as feed:
         if feed.error and not feed.objects:
-            return error_page(
-                ui, 502 if feed.status == 0 else feed.status, "Cannot list tasks", feed.error
-            )
+            message = feed.error
+            if namespace is None and feed.status == 403:
+                message += (
+                    ". Listing every namespace needs cluster-wide rights; the start page "
+                    "shows your own namespace."
+                )
+            status = 502 if feed.status == 0 else feed.status
+            return error_page(ui, status, "Cannot list tasks", message)
         content = list_context(feed, ui.settings.clock(), all_namespaces=namespace is None)
         context = {**await page_context(request, namespace), **content}
     context["stream"] = f"/stream{'/ns/' + namespace if namespace else '/all'}?view=list"
@@ -334,7 +339,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 
 def build_app(gate: Gate, feeds: Feeds, settings: UiSettings) -> web.Application:
-    from kron.ui import actions_page  # noqa: PLC0415 (it imports this module)
+    from kron.ui import actions_page, runs  # noqa: PLC0415 (they import this module)
 
     app = web.Application(middlewares=[guard], client_max_size=64 * 1024)
     app[UI_KEY] = Ui(gate=gate, feeds=feeds, settings=settings)
@@ -346,6 +351,7 @@ def build_app(gate: Gate, feeds: Feeds, settings: UiSettings) -> web.Application
     app.router.add_get("/ns/{ns}/tasks/{name}", task_page)
     app.router.add_get("/ns/{ns}/tasks/{name}/{action}", actions_page.confirm)
     app.router.add_post("/ns/{ns}/tasks/{name}/{action}", actions_page.perform)
+    app.router.add_get("/ns/{ns}/runs/{kind}/{name}", runs.run_page)
     app.router.add_get("/stream/all", stream)
     app.router.add_get("/stream/ns/{ns}", stream)
     app.router.add_get("/healthz", healthz)

@@ -368,3 +368,42 @@ async def test_the_task_stream_says_when_the_task_is_deleted(serve: Start) -> No
     update = await next_update(stream)
     assert update["gone"] == "scheduledtask nightly was deleted"
     stream.close()
+
+
+# -- a run's page ----------------------------------------------------------------------
+
+
+async def test_a_runs_page_shows_the_job_and_its_pods_or_says_it_is_gone(serve: Start) -> None:
+    api = MemoryApi()
+    api.put(task_obj("nightly"))
+    api.objects["/apis/batch/v1/namespaces/team/jobs/nightly-1796000000"] = {
+        "metadata": {
+            "name": "nightly-1796000000",
+            "namespace": "team",
+            "labels": {"kron.dev/task": "nightly"},
+            "annotations": {"kron.dev/trigger": "schedule", "kron.dev/attempt": "0"},
+        },
+        "status": {
+            "failed": 1,
+            "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}],
+        },
+    }
+    api.objects["/api/v1/namespaces/team/pods/nightly-1796000000-x7"] = {
+        "metadata": {"name": "nightly-1796000000-x7", "labels": {"job-name": "nightly-1796000000"}},
+        "spec": {"nodeName": "node-1"},
+        "status": {
+            "phase": "Failed",
+            "containerStatuses": [
+                {"name": "main", "state": {"terminated": {"exitCode": 3, "reason": "Error"}}}
+            ],
+        },
+    }
+    served = await serve(api)
+    status, page = await served.page("/ns/team/runs/job/nightly-1796000000")
+    assert status == 200
+    assert "BackoffLimitExceeded" in page and "nightly-1796000000-x7" in page
+    assert "main: terminated, exit code 3 (Error)" in page
+    assert 'href="/ns/team/tasks/nightly"' in page
+
+    status, page = await served.page("/ns/team/runs/job/nightly-1")
+    assert status == 404 and "history limits" in page

@@ -152,12 +152,22 @@ def test_fall_back_marks_the_repeated_hour_of_an_hourly_task() -> None:
     assert [bool(f.note) for f in day.fires[2:4]] == [False, True]
 
 
-def test_past_fires_are_marked_and_a_dense_schedule_is_cut_per_day() -> None:
+def test_today_lists_fires_from_now_earlier_days_are_past_and_dense_days_are_cut() -> None:
     task = spec_of("*/10 * * * * *", "UTC")
-    calendar = upcoming_days(task.spec, "u", NOW, 2, now=NOW)
-    first, second = calendar.days
-    assert first.more and second.more  # every day is cut, none is left empty
-    assert first.fires[0].past and not second.fires[0].past
+    calendar = upcoming_days(task.spec, "u", NOW - 86_400, 3, now=NOW)
+    yesterday, today, tomorrow = calendar.days
+    assert all(d.more for d in calendar.days)  # every day is cut, none is left empty
+    assert all(f.past for f in yesterday.fires) and not yesterday.from_now
+    assert today.from_now and today.fires[0].clock == "12:00:00"  # NOW is 12:00 UTC
+    assert not any(f.past for f in today.fires + tomorrow.fires)
+
+
+def test_a_page_with_second_fires_shows_seconds_on_every_fire() -> None:
+    obj = task_obj("t", schedules=["0 6 * * *", "30 0 7 * * *"])
+    del obj["spec"]["schedule"]
+    task = ScheduledTask.from_api(obj)
+    day = upcoming_days(task.spec, "u", NOW + 86_400, 1, now=NOW).days[0]
+    assert [f.clock for f in day.fires] == ["06:00:00", "07:00:30"]
 
 
 def test_zone_changes_lists_each_offset_change_in_the_range() -> None:

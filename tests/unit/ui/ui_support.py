@@ -83,6 +83,7 @@ class MemoryApi:
         self.list_calls: list[str] = []
         self.headers: list[dict[str, str]] = []
         self.refuse_list: ApiError | None = None
+        self.objects: dict[str, Object] = {}  # other objects by API path (Jobs, Pods)
         self._watchers: list[tuple[str, asyncio.Queue[Object | None]]] = []
 
     # -- what tests do to it -------------------------------------------------------
@@ -138,6 +139,15 @@ class MemoryApi:
             raise self.refuse_list
         if path == "/api/v1/namespaces":
             return Listing([{"metadata": {"name": "team"}}], str(self.version))
+        if path.endswith("/pods"):
+            wanted = dict([label_selector.split("=", 1)]) if label_selector else {}
+            pods = [
+                o
+                for key, o in self.objects.items()
+                if key.startswith(path + "/")
+                and all(o["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
+            ]
+            return Listing(pods, str(self.version))
         store = self._store_of(path)
         items = [
             copy.deepcopy(o)
@@ -179,6 +189,8 @@ class MemoryApi:
             return {"status": {"allowed": self.may_patch}}
         if path.endswith("/selfsubjectreviews"):
             return {"status": {"userInfo": {"username": self.user}}}
+        if method == "GET" and path in self.objects:
+            return copy.deepcopy(self.objects[path])
         if path.startswith("/apis/kron.dev/v1alpha1") and method == "GET":
             return {"resources": [{"name": "scheduledtasks"}]}
         raise ApiError(404, "NotFound", path)
