@@ -70,6 +70,10 @@ test: $(STAMP) ## everything: unit, contract, integration on the local control p
 bench-core: $(STAMP) ## benchmark the pure scheduling core (next-fire computation)
 	$(PY) hack/bench_core.py
 
+.PHONY: bench-http
+bench-http: $(STAMP) ## the event loop's lateness while the metrics/probe port is attacked -> .bench/http.json
+	$(PY) hack/bench_http.py
+
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
+import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import kopf
@@ -112,7 +114,19 @@ class Operator:
             on_stopped=self.engine.follow,
             metrics=self.metrics,
         )
+        # Fencing: no write leaves this replica once its Lease has lapsed by its own
+        # clock, including work queued before a pause (SIGSTOP, a long GC, a VM stall).
+        self.api.fence = self._fence(elector)
         self.workers.append(asyncio.create_task(elector.run(), name="leader-election"))
+
+    def _fence(self, elector: LeaseElector) -> Callable[[], bool]:
+        def may_write() -> bool:
+            if elector.may_write():
+                return True
+            self.metrics.writes_fenced.inc()
+            return False
+
+        return may_write
 
     async def unless_stopped(self, work: Coroutine[Any, Any, None]) -> bool:
         """Run `work` to its end unless SIGTERM/SIGINT comes first; True if it ended."""
@@ -154,8 +168,29 @@ class Operator:
         log.info("stopped")
 
 
+DECODE_DEPTH = 25_000
+"""Python recursion allowed while decoding objects. The API server admits JSON nested
+10,000 levels deep (Go's decoder limit) in the free-form parts of a task, and
+Python's JSON decoder recurses once per level: with the default limit (1,000) one
+tenant's deeply nested template made every replica fail to load its index."""
+STACK_BYTES = 64 * 1024 * 1024
+"""Main-thread stack that recursion needs (Linux grows it up to RLIMIT_STACK)."""
+
+
+def allow_deep_objects() -> None:
+    """Let JSON as deep as the API server admits be decoded (kron rejects templates
+    deeper than it allows, but first it has to read them)."""
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+        wanted = STACK_BYTES if hard == resource.RLIM_INFINITY else min(STACK_BYTES, hard)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_STACK, (wanted, hard))
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), DECODE_DEPTH))
+
+
 async def serve(settings: Settings) -> None:
     logs.configure(settings.log_level, json_lines=settings.json_logs)
+    allow_deep_objects()
     handlers.quiet_kopf()
     metrics = Metrics(per_task=settings.metrics_per_task)
     api = await KubeApi.connect(

@@ -195,6 +195,12 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     },
     "sharded": {"sharding": {"count": 3}, "replicaCount": 3},
     "single-replica": {"replicaCount": 1, "leaderElection": {"enabled": False}},
+    "network-policy": {
+        "networkPolicy": {
+            "enabled": True,
+            "from": [{"namespaceSelector": {"matchLabels": {"team": "monitoring"}}}],
+        }
+    },
 }
 
 

@@ -264,7 +264,64 @@ BAD: list[Bad] = [
     Bad(
         "unknown-spec-field", _spec(schedual="0 * * * *"), "spec.schedual", "unknown field", "Extra"
     ),
+    Bad(
+        "deadline-beyond-ten-years",
+        _spec(startingDeadlineSeconds=9223372036854775807),
+        "spec.startingDeadlineSeconds",
+        "less than or equal to 316224000",
+    ),
+    Bad(
+        "backoff-beyond-a-year",
+        _spec(retryPolicy={"backoff": {"initialSeconds": 10**12, "maxSeconds": 10**12}}),
+        "spec.retryPolicy.backoff.initialSeconds",
+        "less than or equal to 31622400",
+    ),
+    Bad(
+        "backoff-multiplier-huge",
+        _spec(retryPolicy={"backoff": {"multiplier": 1e308}}),
+        "spec.retryPolicy.backoff.multiplier",
+        "less than or equal to 100",
+    ),
+    Bad(
+        "pod-template-labels-not-a-map",
+        _with(["spec", "jobTemplate", "spec", "template", "metadata"], {"labels": "x"}),
+        "spec.jobTemplate.spec.template.metadata.labels",
+        "must be of type object",
+        "must be a map of strings to strings",
+    ),
 ]
+
+REFUSED_AT_ADMISSION: list[Bad] = [
+    Bad(
+        "template-with-kron-labels",
+        _with(["spec", "jobTemplate", "metadata"], {"labels": {"kron.dev/task-uid": "x"}}),
+        "spec.jobTemplate.metadata.labels",
+        "keys starting with kron.dev/ are kron's own",
+    ),
+    Bad(
+        "pod-template-with-kron-annotations",
+        _with(
+            ["spec", "jobTemplate", "spec", "template", "metadata"],
+            {"annotations": {"kron.dev/scheduled-time": "2100-01-01T00:00:00Z"}},
+        ),
+        "spec.jobTemplate.spec.template.metadata.annotations",
+        "keys starting with kron.dev/ are kron's own",
+    ),
+    Bad(
+        "pod-mode-with-kron-annotations",
+        _spec(
+            jobTemplate=None,
+            podTemplate={
+                "metadata": {"annotations": {"kron.dev/attempt": "1"}},
+                "spec": {"containers": [{"name": "a", "image": "b"}]},
+            },
+        ),
+        "spec.podTemplate.metadata.annotations",
+        "keys starting with kron.dev/ are kron's own",
+    ),
+]
+"""What the API server refuses and the models accept: for objects admitted before the
+rule existed, kron leaves those keys out of the runs and says so in an Event."""
 """Mistakes with the field that must be named, at admission and in the models."""
 
 FULL_STATUS: Obj = {

@@ -98,6 +98,13 @@ class TaskEntry:
     """Runs a delete was sent for and that are not gone yet."""
     terminating: bool = False
     """The task has a deletionTimestamp: nothing more is fired for it."""
+    fault_streak: int = 0
+    """Consecutive passes that failed inside kron (0: the last one succeeded)."""
+    raw_spec: bytes | None = None
+    """The spec as the server has it, kept only while reading it failed inside kron
+    (reason InternalError), so that a retry can read it again."""
+    reserved: list[str] | None = None
+    """The template's own kron.dev/ keys, to report once (None: nothing to report)."""
 
     # Statuses (and the spec) are kept as compact JSON and parsed when a plan needs
     # them: as dicts

@@ -31,6 +31,9 @@ RequestObserver = Callable[[str, str, int, float], None]
 """(verb, resource, HTTP code or 0 for no answer, seconds) for metrics."""
 
 RETRYABLE_CODES: Final = frozenset({0, 408, 425, 429, 500, 502, 503, 504})
+FENCED: Final = "Fenced"
+Fence = Callable[[], bool]
+"""True while this replica may write; checked right before every write is sent."""
 MERGE_PATCH: Final = "application/merge-patch+json"
 
 
@@ -45,7 +48,12 @@ class ApiError(Exception):
 
     @property
     def retryable(self) -> bool:
-        return self.status in RETRYABLE_CODES
+        return self.status in RETRYABLE_CODES and not self.fenced
+
+    @property
+    def fenced(self) -> bool:
+        """Refused before sending: this replica may not write (see `KubeApi.fence`)."""
+        return self.status == 0 and self.reason == FENCED
 
     @property
     def already_exists(self) -> bool:
@@ -108,6 +116,10 @@ class KubeApi:
         self._observer = observer
         self._headers = dict(headers or {})
         self._owns_client = owns_client
+        self.fence: Fence | None = None
+        """Writes (everything but GET) are refused unless this says yes: a leader
+        that was paused past its renew deadline must not send what it queued
+        before, even before its elector has noticed. None: no fence."""
 
     def with_headers(self, headers: Mapping[str, str]) -> KubeApi:
         """The same connection sending ``headers`` on every request (they replace the
@@ -200,6 +212,8 @@ class KubeApi:
         if self._headers:
             self._add_headers(hdrs)
         resource = _resource_of(path)
+        if method != "GET" and self.fence is not None and not self.fence():
+            raise ApiError(0, FENCED, f"{method} {resource} not sent: this replica's lease lapsed")
         started = time.perf_counter()
         code = 0
         try:

@@ -2,11 +2,13 @@
 
 The DST rule works on stretches of real time during which a zone's UTC offset is
 constant ("segments"). ``zoneinfo`` does not expose its transitions, so they are
-found by sampling the offset every few hours and bisecting to the exact second where
-it changes. tzdata has no two offset changes closer than about four days, so the
-sampling step cannot miss one. Transitions are computed once per zone and UTC year,
-on demand, and cached; every year also starts a segment, so a zone without DST
-still has finite segments.
+found by sampling the offset every three days and bisecting to the exact second
+where it changes. tzdata has no two offset changes closer than 3.98 days (Africa/
+Freetown, 1939; tests/unit/schedule/test_schedule_zones.py checks the installed
+tzdata), so the sampling step cannot miss one. Transitions are computed per zone
+and UTC year, on demand, and the most recently used ZONE_YEARS_CACHED years of
+each zone are kept; every year also starts a segment, so a zone without DST still
+has finite segments.
 
 Loading a zone reads the tz database once per name (the only I/O in the package).
 """
@@ -17,6 +19,7 @@ import datetime as dt
 import functools
 import re
 from bisect import bisect_right
+from collections import OrderedDict
 from typing import Final, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,7 +30,10 @@ _ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
 # Names that depend on the host or are not civil time.
 _REJECTED = frozenset({"localtime", "posixrules"})
 
-_SAMPLE_STEP: Final = 6 * 3600
+_SAMPLE_STEP: Final = 3 * SECONDS_PER_DAY
+ZONE_YEARS_CACHED: Final = 128
+"""Years of one zone whose segments stay cached (a search that crosses centuries
+recomputes the ones it evicted; memory stays bounded whatever tasks ask)."""
 # A zone's offsets differ by at most ~26 h, so no wall time earlier than this far
 # before an instant can exceed the wall time just before it.
 _LOOKBACK: Final = 3 * SECONDS_PER_DAY
@@ -74,9 +80,9 @@ class ZoneTable:
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
         self.name = zone.key
-        self._transitions: dict[int, list[tuple[int, int, int]]] = {}
+        self._transitions: OrderedDict[int, list[tuple[int, int, int]]] = OrderedDict()
         self._starts: dict[int, list[int]] = {}
-        self._segments: dict[int, list[Segment]] = {}
+        self._segments: OrderedDict[int, list[Segment]] = OrderedDict()
         # Queries cluster around "now": remember the last segment handed out.
         self._last = Segment(0, 0, 0, 0)
 
@@ -95,6 +101,8 @@ class ZoneTable:
         segments = self._segments.get(year)
         if segments is None:
             segments = self._build(year)
+        else:
+            self._segments.move_to_end(year)
         if len(segments) == 1:
             last = segments[0]
         else:
@@ -112,6 +120,10 @@ class ZoneTable:
         if found is None:
             found = self._scan(year_start(year) - 1, year_start(year + 1) - 1)
             self._transitions[year] = found
+            while len(self._transitions) > ZONE_YEARS_CACHED + 1:
+                self._transitions.popitem(last=False)
+        else:
+            self._transitions.move_to_end(year)
         return found
 
     def _scan(self, low: int, high: int) -> list[tuple[int, int, int]]:
@@ -154,6 +166,9 @@ class ZoneTable:
             segments.append(Segment(start, end, self.offset(start), high_water))
         self._starts[year] = starts
         self._segments[year] = segments
+        while len(self._segments) > ZONE_YEARS_CACHED:
+            evicted, _ = self._segments.popitem(last=False)
+            del self._starts[evicted]
         return segments
 
 

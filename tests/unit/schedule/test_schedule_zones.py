@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import zoneinfo
+import zoneinfo._zoneinfo as pure
 from zoneinfo import ZoneInfo
 
 import pytest
 from schedule_support import instant
 
 from kron.schedule import TimeZoneError, load_zone
-from kron.schedule.zones import zone_table
+from kron.schedule.zones import _SAMPLE_STEP, zone_table
 
 
 def test_load_zone_returns_the_cached_iana_zone() -> None:
@@ -116,3 +119,23 @@ def test_segments_cover_time_with_the_zone_offset() -> None:
         delta = dt.datetime.fromtimestamp(moment, info).utcoffset()
         assert delta is not None and segment.offset == delta.total_seconds()
         moment += 7919  # a prime step, so many times of day are visited
+
+
+def test_no_two_offset_changes_of_the_installed_tzdata_are_closer_than_the_sampling_step() -> None:
+    """The zone tables sample offsets every _SAMPLE_STEP: two changes closer than that
+    (there and back) would be missed. This reads every zone's explicit transitions
+    with the pure-Python zoneinfo (private, but the only reader of them there is)."""
+    closest = None
+    for name in sorted(zoneinfo.available_timezones()):
+        zone = pure.ZoneInfo.no_cache(name)
+        previous = zone._tti_before.utcoff if zone._tti_before else None
+        changes = []
+        for when, info in zip(zone._trans_utc, zone._ttinfos, strict=True):
+            if info.utcoff != previous:
+                changes.append(when)
+            previous = info.utcoff
+        for a, b in itertools.pairwise(changes):
+            if closest is None or b - a < closest[0]:
+                closest = (b - a, name)
+    assert closest is not None
+    assert closest[0] > _SAMPLE_STEP, closest
