@@ -31,13 +31,16 @@ from support.wait import wait_until
 TIMEOUT_MS = 20_000
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync driver runs it marks an event loop
+# as running in this thread, and pytest-asyncio could then not run the async tests of
+# later modules.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     path = chromium_path()
     if path is None:
