@@ -51,12 +51,21 @@ manifests: $(STAMP) ## regenerate the CRD (and the chart's copy) from the pydant
 	$(PY) -m kron.api.crd --write
 
 .PHONY: verify
-verify: $(STAMP) ## lint, types, layering contracts, generated files fresh
+verify: $(STAMP) ## lint, types, layering contracts, generated files and locks fresh
 	$(VENV)/bin/ruff check operator tests hack
 	$(VENV)/bin/ruff format --check operator tests hack
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m kron.api.crd --check
+	$(PY) hack/lock.py --check
+
+.PHONY: lock
+lock: $(STAMP) ## re-resolve the image's locked dependencies (operator/*.lock, with hashes; needs PyPI)
+	$(PY) hack/lock.py
+
+.PHONY: image
+image: ## build the operator image with buildah on a base made from Debian packages -> localhost/kron:<version>
+	bash hack/image.sh
 
 .PHONY: test-unit
 test-unit: $(STAMP) ## pure tests only (no cluster)
@@ -86,6 +95,10 @@ bench: $(BENCH_STAMP) ## kron vs CronJob on a dedicated local cluster (BENCH_PRO
 .PHONY: screenshots
 screenshots: $(STAMP) ## regenerate the kron ui screenshots in docs/img (local cluster, headless Chromium)
 	$(PY) hack/ui_screenshots.py
+
+.PHONY: fuzz
+fuzz: $(STAMP) ## hostile tasks and runs through the engine (FUZZ_EXAMPLES, default 10000) -> .bench/fuzz.json
+	$(PY) -m hostile
 
 .PHONY: fmt
 fmt: $(STAMP) ## format and autofix

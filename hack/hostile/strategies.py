@@ -63,6 +63,7 @@ ENUMS = {
     "catchUpPolicy": ["Latest", "All", "None"],
 }
 
+
 numbers = st.one_of(
     st.integers(min_value=-5, max_value=200),
     st.sampled_from([0, 1, 59, 60, 86_400, 86_401, 316_224_000, 2**31, 2**53, INT64, -INT64]),
@@ -75,7 +76,11 @@ floats = st.one_of(
 texts = st.one_of(
     st.text(max_size=20),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
-    st.builds(lambda n, c: c * n, st.integers(0, 300_000), st.sampled_from("x\u00e9\n\u202e")),
+    st.builds(
+        lambda n, c: c * n,
+        st.sampled_from([1025, 65_537, 300_000]),
+        st.sampled_from("x\u00e9\n\u202e"),
+    ),
 )
 
 
@@ -121,6 +126,7 @@ def cron_fuzz(draw: st.DrawFn) -> str:
     return " ".join(fields)
 
 
+VALID = EXPRESSIONS[:14]
 expressions = st.one_of(
     st.sampled_from(EXPRESSIONS),
     cron_fuzz(),
@@ -167,66 +173,64 @@ label_maps = st.one_of(
 
 
 @st.composite
-def pod_specs(draw: st.DrawFn) -> Any:
-    container = draw(
-        st.one_of(
-            st.fixed_dictionaries(
-                {"name": st.just("main"), "image": st.just("busybox")},
-                optional={"args": st.lists(texts, max_size=3), "x": nested},
+def valid_instants(draw: st.DrawFn) -> str:
+    """Instants any year of the supported range, with any offset."""
+    year = draw(st.one_of(st.integers(1800, 9998), st.sampled_from([1970, 2026, 2100])))
+    month, day = draw(st.integers(1, 12)), draw(st.integers(1, 28))
+    hour, minute = draw(st.integers(0, 23)), draw(st.integers(0, 59))
+    offset = draw(st.sampled_from(["Z", "+14:00", "-12:00", "+05:30", "-00:01"]))
+    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:00{offset}"
+
+
+VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "timeZone": st.sampled_from(ZONES[:7]),
+    "startTime": valid_instants(),
+    "endTime": valid_instants(),
+    "excludeSchedules": st.lists(st.sampled_from(VALID[:9]), max_size=3),
+    "jitterSeconds": st.one_of(st.integers(0, 120), st.just(86_400)),
+    "suspend": st.booleans(),
+    "concurrencyPolicy": st.sampled_from(ENUMS["concurrencyPolicy"]),
+    "catchUpPolicy": st.sampled_from(ENUMS["catchUpPolicy"]),
+    "startingDeadlineSeconds": st.one_of(st.integers(0, 600), st.just(316_224_000)),
+    "retryPolicy": st.fixed_dictionaries(
+        {},
+        optional={
+            "maxRetries": st.integers(0, 100),
+            "stopAtNextSchedule": st.booleans(),
+            "backoff": st.fixed_dictionaries(
+                {},
+                optional={
+                    "initialSeconds": st.sampled_from([1, 10, 31_622_400]),
+                    "multiplier": st.sampled_from([1.0, 2.0, 100.0]),
+                },
             ),
-            json_values,
-        )
-    )
-    spec: dict[str, Any] = {"containers": draw(st.one_of(st.just([container]), json_values))}
-    if draw(st.booleans()):
-        spec["restartPolicy"] = draw(st.sampled_from(["Never", "OnFailure", "Always", "", 7]))
-    if draw(st.booleans()):
-        spec[draw(st.text(max_size=10))] = draw(nested)
-    return draw(st.one_of(st.just(spec), st.just(spec), st.just(spec), json_values))
-
-
-@st.composite
-def templates(draw: st.DrawFn) -> tuple[str, Any]:
-    metadata = draw(
-        st.one_of(
-            st.fixed_dictionaries({}, optional={"labels": label_maps, "annotations": label_maps}),
-            json_leaf,
-        )
-    )
-    if draw(st.booleans()):
-        pod_meta = draw(
-            st.one_of(
-                st.fixed_dictionaries(
-                    {}, optional={"labels": label_maps, "annotations": label_maps}
-                ),
-                json_leaf,
-            )
-        )
-        template: Any = {"metadata": pod_meta, "spec": draw(pod_specs())}
-        job_spec: Any = {"template": draw(st.one_of(st.just(template), json_values))}
-        if draw(st.booleans()):
-            job_spec["backoffLimit"] = draw(numbers)
-        return "jobTemplate", {"metadata": metadata, "spec": job_spec}
-    return "podTemplate", {"metadata": metadata, "spec": draw(pod_specs())}
-
-
-OPTIONAL_FIELDS = {
+        },
+    ),
+    "suspendAfterFailures": st.integers(1, 1000),
+    "successfulRunsHistoryLimit": st.integers(0, 100),
+    "failedRunsHistoryLimit": st.integers(0, 100),
+}
+HOSTILE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "schedule": expressions,
+    "schedules": st.lists(expressions, max_size=18),
     "timeZone": st.one_of(st.sampled_from(ZONES), texts),
     "startTime": instants(),
     "endTime": instants(),
     "excludeSchedules": st.lists(expressions, max_size=18),
     "jitterSeconds": st.one_of(numbers, json_leaf),
-    "suspend": st.one_of(st.booleans(), json_leaf),
-    "concurrencyPolicy": st.one_of(st.sampled_from(ENUMS["concurrencyPolicy"]), texts),
-    "catchUpPolicy": st.one_of(st.sampled_from(ENUMS["catchUpPolicy"]), texts),
+    "suspend": json_leaf,
+    "concurrencyPolicy": texts,
+    "catchUpPolicy": texts,
     "startingDeadlineSeconds": numbers,
     "retryPolicy": st.one_of(
+        json_leaf,
         st.fixed_dictionaries(
             {},
             optional={
                 "maxRetries": numbers,
-                "stopAtNextSchedule": st.one_of(st.booleans(), json_leaf),
+                "stopAtNextSchedule": json_leaf,
                 "backoff": st.one_of(
+                    json_leaf,
                     st.fixed_dictionaries(
                         {},
                         optional={
@@ -235,31 +239,68 @@ OPTIONAL_FIELDS = {
                             "multiplier": floats,
                         },
                     ),
-                    json_leaf,
                 ),
             },
         ),
-        json_leaf,
     ),
     "suspendAfterFailures": numbers,
     "successfulRunsHistoryLimit": numbers,
     "failedRunsHistoryLimit": numbers,
     "unknownField": json_values,
 }
+CONTAINER = {"name": "main", "image": "busybox"}
+
+
+@st.composite
+def templates(draw: st.DrawFn, hostile: bool) -> tuple[str, Any]:
+    """A Job or Pod template; when `hostile`, one part of it is replaced by junk."""
+    metadata: dict[str, Any] = draw(
+        st.fixed_dictionaries(
+            {}, optional={"labels": st.just({"team": "a"}), "annotations": st.just({"n": "x"})}
+        )
+    )
+    pod_meta: dict[str, Any] = {}
+    pod_spec: dict[str, Any] = {"containers": [dict(CONTAINER)], "restartPolicy": "Never"}
+    if hostile:
+        part = draw(
+            st.sampled_from(
+                ["metadata", "labels", "pod-labels", "pod-meta", "pod-spec", "containers", "x"]
+            )
+        )
+        if part == "metadata":
+            metadata = draw(json_leaf)
+        elif part == "labels":
+            metadata["labels"] = draw(label_maps)
+        elif part == "pod-labels":
+            pod_meta["labels"] = draw(label_maps)
+        elif part == "pod-meta":
+            pod_meta = draw(json_leaf)
+        elif part == "pod-spec":
+            pod_spec = draw(json_values)
+        elif part == "containers":
+            pod_spec["containers"] = draw(json_values)
+        else:
+            pod_spec["containers"][0][draw(st.text(max_size=8))] = draw(nested)
+    if draw(st.booleans()):
+        template = {"metadata": pod_meta, "spec": pod_spec}
+        return "jobTemplate", {"metadata": metadata, "spec": {"template": template}}
+    return "podTemplate", {"metadata": metadata, "spec": pod_spec}
 
 
 @st.composite
 def specs(draw: st.DrawFn) -> Any:
-    spec: dict[str, Any] = {}
-    if draw(st.integers(0, 9)) < 8:
-        spec["schedule"] = draw(expressions)
-    else:
-        spec["schedules"] = draw(st.lists(expressions, max_size=18))
-    kind, template = draw(templates())
+    """A valid spec, then up to three hostile mutations (none in a third of the cases)."""
+    mutations = draw(st.sampled_from([0, 0, 1, 1, 1, 2, 3]))
+    hostile_template = mutations > 0 and draw(st.integers(0, 3)) == 0
+    spec: dict[str, Any] = {"schedule": draw(st.sampled_from(VALID))}
+    kind, template = draw(templates(hostile_template))
     spec[kind] = template
-    chosen = draw(st.sets(st.sampled_from(sorted(OPTIONAL_FIELDS)), max_size=6))
-    for field in sorted(chosen):
-        spec[field] = draw(OPTIONAL_FIELDS[field])
+    for field in sorted(draw(st.sets(st.sampled_from(sorted(VALID_FIELDS)), max_size=5))):
+        spec[field] = draw(VALID_FIELDS[field])
+    for field in draw(st.lists(st.sampled_from(sorted(HOSTILE_FIELDS)), max_size=mutations)):
+        if field == "schedules":
+            spec.pop("schedule", None)
+        spec[field] = draw(HOSTILE_FIELDS[field])
     return spec
 
 

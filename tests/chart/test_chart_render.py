@@ -170,7 +170,7 @@ def test_good_values_of_every_kind_render(helm: Helm) -> None:
         }
     )
     deployment = one(objects, "Deployment")
-    assert container(deployment)["image"] == "kron@sha256:" + "a" * 64
+    assert container(deployment)["image"] == "localhost/kron@sha256:" + "a" * 64
     assert deployment["spec"]["replicas"] == 3
 
 

@@ -17,9 +17,12 @@ from pydantic import ValidationError
 
 from kron.api import RunKind, ScheduledTaskSpec, ScheduledTaskStatus
 from kron.k8s.runs import TaskRef
+from kron.logs import Throttled
 from kron.planner import CreateFailure, DeleteRun, ObservedRun
+from kron.planner.conditions import ready_reason
 
 log = logging.getLogger(__name__)
+_unreadable = Throttled(log)
 
 
 def resource_version(obj: dict[str, Any]) -> int | None:
@@ -43,7 +46,15 @@ def parse_status(raw: dict[str, Any] | None) -> ScheduledTaskStatus:
     try:
         return ScheduledTaskStatus.model_validate(raw or {})
     except ValidationError as err:
-        log.warning("ignoring unreadable status: %s", err.errors(include_url=False)[:1])
+        # Never the input itself: it can be anything, of any size.
+        first = err.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "status"
+        _unreadable.log(
+            logging.WARNING,
+            "ignoring unreadable status (%s: %s)",
+            where[:200],
+            str(first["msg"])[:200],
+        )
         return ScheduledTaskStatus()
 
 
@@ -53,11 +64,8 @@ def encode(document: dict[str, Any]) -> bytes:
 
 
 EMPTY = encode({})
-
-
-def _ready_reason(status: ScheduledTaskStatus) -> str:
-    ready = next((c for c in status.conditions if c.type == "Ready"), None)
-    return ready.reason if ready is not None else "Pending"
+PENDING = "Pending"
+"""The gauges' state of a task kron has not planned yet."""
 
 
 @dataclass(slots=True)
@@ -78,7 +86,7 @@ class TaskEntry:
     _intended: bytes | None = None
     """The status kron intends (written through the status subresource), as
     canonical JSON; None while it is the persisted one."""
-    ready_reason: str = "Pending"
+    ready_reason: str = PENDING
     """The Ready condition's reason in the intended status (for the gauges)."""
     version: int = 0
     """Bumped each time `status` changes."""
@@ -156,7 +164,7 @@ class TaskEntry:
     def status(self, value: ScheduledTaskStatus) -> None:
         intended = encode(value.to_api())
         self._intended = None if intended == self._persisted else intended
-        self.ready_reason = _ready_reason(value)
+        self.ready_reason = ready_reason(value) or PENDING
 
     def intended_api(self) -> dict[str, Any]:
         """The intended status as the API server takes it (a fresh dict)."""
@@ -171,4 +179,4 @@ class TaskEntry:
         except ValidationError:
             status = parse_status(self.persisted)  # logs why, gives the empty status
             self.status = status
-        self.ready_reason = _ready_reason(status)
+        self.ready_reason = ready_reason(status) or PENDING
