@@ -241,46 +241,6 @@ class KubeApi:
             return payload
         raise ApiError(code, str(payload.get("reason", "")), str(payload.get("message", raw[:300])))
 
-    async def stream(
-        self, path: str, query: list[tuple[str, str]], *, request_timeout: float
-    ) -> AsyncIterator[Object]:
-        """A watch: the events the server sends, one JSON object per line, until it
-        ends the request (its `timeoutSeconds`) or `request_timeout` passes."""
-        headers = {"Accept": "application/json"}
-        serialized = await self._client.param_serialize(
-            method="GET",
-            resource_path=path,
-            query_params=query,
-            header_params=headers,
-            auth_settings=["BearerToken"],
-        )
-        url, hdrs = serialized[1], serialized[2]
-        resource = _resource_of(path)
-        started = time.perf_counter()
-        code = 0
-        try:
-            response = await self._client.call_api(
-                "GET", url, header_params=hdrs, _request_timeout=request_timeout
-            )
-            code = response.status
-            if not 200 <= code < 300:
-                raw = await response.read()
-                try:
-                    payload = json.loads(raw)
-                except ValueError:
-                    payload = {"message": raw[:300].decode(errors="replace")}
-                raise ApiError(code, str(payload.get("reason", "")), str(payload.get("message")))
-            async for event in _events(response.response.content.iter_any()):
-                yield event
-        except kclient.ApiException as err:
-            code = int(err.status or 0)
-            raise ApiError(code, str(err.reason or ""), str(err.body or err)) from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            raise ApiError(0, type(err).__name__, str(err) or type(err).__name__) from None
-        finally:
-            if self._observer is not None:
-                self._observer("WATCH", resource, code, time.perf_counter() - started)
-
     # -- runs --------------------------------------------------------------------------
 
     async def create_run(self, kind: RunKind, namespace: str, body: Object) -> Object:
@@ -417,6 +377,7 @@ class KubeApi:
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             raise ApiError(0, type(err).__name__, str(err) or type(err).__name__) from None
         raw: aiohttp.ClientResponse = response.response
+        started = time.perf_counter()
         try:
             if not 200 <= raw.status < 300:
                 body = await raw.read()
@@ -427,12 +388,16 @@ class KubeApi:
                 raise ApiError(
                     raw.status, str(payload.get("reason", "")), str(payload.get("message", ""))
                 )
-            async for event in _json_lines(raw.content):
+            async for event in _events(raw.content.iter_any()):
                 yield event
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             raise ApiError(0, type(err).__name__, str(err) or type(err).__name__) from None
         finally:
             raw.release()
+            if self._observer is not None:
+                self._observer(
+                    "WATCH", _resource_of(path), raw.status, time.perf_counter() - started
+                )
 
     # -- events and leases ---------------------------------------------------------------
 
@@ -513,26 +478,6 @@ def pin_environment(configuration: kclient.Configuration) -> None:
     extra = dict(configuration.client_session_kwargs or {})
     extra["trust_env"] = False
     configuration.client_session_kwargs = extra
-
-
-WATCH_LINE_LIMIT: Final = 16 * 1024 * 1024
-"""Longest watch event accepted (etcd stores objects of at most ~1.5 MiB)."""
-
-
-async def _json_lines(stream: aiohttp.StreamReader) -> AsyncIterator[Object]:
-    """One JSON document per line. aiohttp's own line reader refuses lines over 128 KiB,
-    less than a large object's watch event."""
-    buffer = b""
-    async for chunk in stream.iter_any():
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        if len(buffer) > WATCH_LINE_LIMIT:
-            raise ApiError(0, "WatchLineTooLong", f"a watch event over {WATCH_LINE_LIMIT} bytes")
-        for line in lines:
-            if line.strip():
-                yield json.loads(line)
-    if buffer.strip():
-        yield json.loads(buffer)
 
 
 def _resource_of(path: str) -> str:
