@@ -113,7 +113,9 @@ class ZonedCron:
             if not searched <= low <= (limit if match is None else match):
                 searched, match = low, pattern.next_match(low, limit)
             if match is None:
-                return None
+                # No wall time from here on matches; but if the next segment starts
+                # with a fall back, it shows the wall times just passed once more.
+                return self._repeated_next(end, until) if repeats else None
             if match <= min(end - 1, until) + offset:
                 return match - offset
             at = end
@@ -125,6 +127,32 @@ class ZonedCron:
             if jump > end and end + offset - _MAX_OFFSET >= searched:
                 at = jump
         return None
+
+    def _repeated_next(self, end: int, until: int) -> int | None:
+        """The first fire instant in the repeated wall times at the start of the
+        segment beginning at `end`, if that segment starts with a fall back."""
+        if end > until:
+            return None
+        start, stop, offset, high_water = self._table.segment(end)
+        wall = start + offset
+        if high_water < wall:
+            return None
+        last = min(high_water, until + offset, stop - 1 + offset)
+        found = self._pattern.next_match(wall, last)
+        return None if found is None else found - offset
+
+    def _repeated_prev(self, start: int, high: int, since: int) -> int | None:
+        """The last fire instant before `start` whose wall time lies above `high`: the
+        wall times a fall back at `start` repeats were shown first just before it."""
+        if start - 1 < since:
+            return None
+        previous = self._table.segment(start - 1)
+        top = start - 1 + previous.offset
+        found = self._pattern.prev_match(top, high + 1)
+        if found is None:
+            return None
+        instant = found - previous.offset
+        return instant if instant >= max(since, previous.start) else None
 
     def _search_prev(self, before: int, since: int) -> int | None:
         at = min(before - 1, MAX_INSTANT - 1)
@@ -143,7 +171,9 @@ class ZonedCron:
                 if not (limit if match is None else match) <= high <= searched:
                     searched, match = high, pattern.prev_match(high, limit)
                 if match is None:
-                    return None
+                    # Mirror image: before a fall back, the wall times above `high`
+                    # were shown already, in the previous segment.
+                    return self._repeated_prev(start, high, since) if repeats else None
                 if match >= low:
                     return match - offset
             if start >= since:
