@@ -190,8 +190,22 @@ def _held(p: Pass) -> str | None:
 
 def _pending(p: Pass) -> None:
     """Start queued ticks and retries whose time came; drop those past their limit."""
+    newest = _newest_started(p)
     for entry in sorted(p.status.pending, key=lambda e: _not_before(e, p.now)):
         nominal = to_int_seconds(entry.scheduled_time)
+        if entry.reason is PendingReason.RETRY and newest is not None and nominal < newest:
+            # Replace: a newer tick's run exists, so a retry of an older tick is
+            # superseded (starting it would replace the newer run). This also keeps a
+            # retry that Replace already deleted from running again when the status
+            # that recorded its start was lost.
+            p.status.pending.remove(entry)
+            outcomes.final_failure(
+                p,
+                run_name(p.task.name, nominal, entry.attempt - 1),
+                f"retry {entry.attempt} dropped: a newer tick replaced it",
+                at=p.now,
+            )
+            continue
         if entry.not_after is not None and p.now > entry.not_after.timestamp():
             p.status.pending.remove(entry)
             if entry.reason is PendingReason.RETRY:
@@ -232,6 +246,18 @@ def _pending(p: Pass) -> None:
             fire_at=_not_before(entry, p.now),
             expires_at=entry.not_after.timestamp() if entry.not_after else None,
         )
+
+
+def _newest_started(p: Pass) -> int | None:
+    """Under Replace, the newest tick whose own run exists or starts in this pass."""
+    if p.spec.concurrency_policy is not ConcurrencyPolicy.REPLACE:
+        return None
+    started = [
+        run.nominal
+        for run in (*p.runs.values(), *p.active.values())
+        if run.trigger in (Trigger.SCHEDULE, Trigger.CATCH_UP) and run.attempt == 0
+    ]
+    return max(started, default=None)
 
 
 def _not_before(entry: PendingRun, now: float) -> float:

@@ -333,3 +333,34 @@ def test_invalid_spec_is_stalled_for_kstatus() -> None:
     assert [e.reason for e in result.events] == ["InvalidTimeZone"]
     again = invalid_plan(result.status, 3, "InvalidTimeZone", "timeZone: unknown", T0 + 5)
     assert again.events == []
+
+
+def test_a_run_the_status_never_recorded_is_counted_after_a_takeover_not_retried() -> None:
+    """A leader gathers progress into one status write a few seconds later; one that
+    stopped before writing leaves runs the status does not list. The next leader
+    still counts the failed one and marks the task Degraded, but does not retry it:
+    the lost status may have started that retry already."""
+    s = spec(schedule="* * * * *", retryPolicy={"maxRetries": 1, "backoff": {"initialSeconds": 5}})
+    persisted = plan(task(s, created=T0 - 90), T0 - 59.9).status  # cursor T0 - 60
+    persisted.active = []  # that run was recorded finished meanwhile
+    failed = run(f"report-{T0}", T0, phase=RunPhase.FAILED, finished=T0 + 3, message="exit 1")
+    result = plan(
+        task(s, status=persisted, runs=(failed,), created=T0 - 90, resumed_at=T0 + 10), T0 + 10
+    )
+    assert result.status.counts.failed == 1
+    assert result.creates == [] and result.status.pending == []
+    assert condition(result.status, "Degraded") == ("True", "RunFailed")
+    again = plan(
+        task(s, status=result.status, runs=(failed,), created=T0 - 90, resumed_at=T0 + 10),
+        T0 + 11,
+    )
+    assert again.status.counts.failed == 1  # counted once
+
+
+def test_a_recorded_cursor_keeps_older_runs_from_being_counted_again() -> None:
+    s = spec(schedule="* * * * *")
+    done = run(f"report-{T0}", T0, phase=RunPhase.SUCCEEDED, finished=T0 + 3)
+    status = plan(task(s, runs=(done,)), T0 + 5).status
+    assert status.last_schedule_time == to_time(T0)
+    result = plan(task(s, status=status, runs=(done,)), T0 + 6)
+    assert result.status.counts.succeeded == status.counts.succeeded
