@@ -42,6 +42,7 @@ from typing import Any
 from bench.phases import Bench, Config
 from bench.procs import BenchError, Watcher, load_average
 from bench.report import plot, summary_table, update_readme, write_json
+from bench.scale import scale
 from kron.k8s.api import KubeApi
 from kron.settings import Settings as KronSettings
 from localcluster.cluster import LocalCluster
@@ -50,7 +51,8 @@ from localcluster.layout import DEFAULT_ROOT
 ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger("bench")
 
-ALL_PHASES = ("raw", "kron-steady", "kron-herd", "cron-steady", "cron-herd")
+ALL_PHASES = ("raw", "kron-steady", "kron-herd", "cron-steady", "cron-herd", "kron-scale")
+DEFAULT_PHASES = {"scale": "raw,kron-scale"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,17 @@ PROFILES = {
         raw_jobs=3000,
         grace=30,
         cron_herds=1,
+    ),
+    # 10,000 then 100,000 tasks (hack/bench/scale.py); its own phases by default.
+    "scale": Profile(
+        tasks=0,
+        herd=2000,
+        period=5,
+        warmup=0,
+        window=120,
+        raw_jobs=3000,
+        grace=30,
+        cron_herds=0,
     ),
     "full": Profile(
         tasks=10000,
@@ -184,7 +197,8 @@ def install_crd(cluster: LocalCluster) -> None:
 
 
 async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
-    phases = [p.strip() for p in os.environ.get("BENCH_PHASES", ",".join(ALL_PHASES)).split(",")]
+    default = DEFAULT_PHASES.get(profile_name, ",".join(p for p in ALL_PHASES if p != "kron-scale"))
+    phases = [p.strip() for p in os.environ.get("BENCH_PHASES", default).split(",")]
     unknown = set(phases) - set(ALL_PHASES)
     if unknown:
         raise BenchError(f"unknown BENCH_PHASES {sorted(unknown)}; known: {', '.join(ALL_PHASES)}")
@@ -237,6 +251,12 @@ async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
         if "kron-herd" in phases:
             results["kron_herd"] = await bench.herd("kron", "kron-herd", None, raw_rate)
             loads["kron-herd"] = list(load_average())
+        if "kron-scale" in phases:
+            sizes = [int(v) for v in os.environ.get("BENCH_SCALE_SIZES", "10000,100000").split(",")]
+            components = cluster.status()["components"]
+            pids = {n: int(components[n]["pid"]) for n in ("kube-apiserver", "etcd")}
+            results["kron_scale"] = await scale(bench, sizes, pids)
+            loads["kron-scale"] = list(load_average())
         for n, cq in enumerate(cron_qps):
             if not {"cron-steady", "cron-herd"} & set(phases):
                 break

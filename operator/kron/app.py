@@ -33,6 +33,8 @@ log = logging.getLogger("kron")
 
 GAUGE_INTERVAL = 5.0
 KOPF_EXIT_TIMEOUT = 10.0
+FLUSH_TIMEOUT = 3.0
+"""Seconds a leader stopping on SIGTERM waits for its gathered status writes."""
 PART_EXIT_TIMEOUT = 5.0
 """Seconds each part (workers, the HTTP server, each connection) gets to stop on
 SIGTERM before kron goes on without it: shutdown stays well inside the chart's
@@ -161,6 +163,9 @@ class Operator:
 
     async def shutdown(self) -> None:
         log.info("stopping")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_TIMEOUT):
+                await self.engine.flush()
         # The elector was started last: cancelling in reverse steps down, then releases.
         for task in reversed(self.workers):
             task.cancel()

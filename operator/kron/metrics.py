@@ -114,6 +114,12 @@ class Metrics:
             ["stage"],
             registry=r,
         )
+        self.runs_other_shard = Counter(
+            "kron_runs_other_shard",
+            "Run events received for tasks of another shard or namespace (the watches "
+            "select this replica's own server-side, so this stays at zero).",
+            registry=r,
+        )
         self.writes_fenced = Counter(
             "kron_writes_fenced",
             "Writes not sent because this replica's Lease had lapsed by its own clock "

@@ -33,6 +33,13 @@ class Settings:
     workers: int = 32
     """Concurrent API requests in flight (also the HTTP connection pool size)."""
 
+    status_interval: float = 10.0
+    """Seconds kron gathers a task's progress (runs created and finished, the times
+    and counts they move) into one status write, so that a run that ends within it
+    costs one write instead of two; a task writes at most once per interval.
+    Changes of its conditions, of the spec generation it observed and of the
+    requests it acted on are written at once. 0: every change at once."""
+
     leader_election: bool = True
     """Lease-based leader election: one replica dispatches, the others keep a warm index."""
     lease_name: str = "kron-operator"
@@ -66,6 +73,11 @@ class Settings:
     event_refill_seconds: float = 30.0
     """Each task may post `event_burst_per_task` Events at once, then one per
     `event_refill_seconds`; identical Events within 10 minutes are aggregated."""
+    routine_events: bool = False
+    """Also post an Event for every run created (Fired) and every run that succeeded
+    (Succeeded). Off: those are in status.history and the metrics, and at a few
+    fires a second they were most of the requests kron sent besides the creates.
+    Events of anything else (failures, misses, skips, replacements) are always posted."""
     max_pending_events: int = 2000
     """Events waiting beyond this are dropped (and counted in kron_events_dropped_total)."""
 

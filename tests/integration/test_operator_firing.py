@@ -23,7 +23,7 @@ from support.wait import wait_until
 def test_task_fires_named_labelled_owned_jobs_on_schedule(
     cluster: ClusterHandle, namespace: str, operator
 ) -> None:
-    kron = operator()
+    kron = operator(env={"KRON_ROUTINE_EVENTS": "true"})
     task = job_task("report", "*/2 * * * * *")
     task["spec"]["jobTemplate"]["metadata"] = {
         "labels": {"team": "a"},
@@ -170,3 +170,26 @@ def test_schedule_edit_replans_at_once_without_a_backlog(
     assert st["counts"]["missed"] == 0
     assert st["observedGeneration"] == 2
     assert st["scheduleSummary"] == "*/2 * * * * *"
+
+
+def test_progress_is_gathered_into_fewer_status_writes_than_fires(
+    cluster: ClusterHandle, namespace: str, operator
+) -> None:
+    """With a status interval of 5 s, a task firing every second writes its status
+    about once per interval, not once or twice per run; and no routine Events."""
+    kron = operator(env={"KRON_STATUS_INTERVAL": "5"})
+    apply(cluster, namespace, job_task("busy", "* * * * * *", duration="100ms"))
+    wait_until(
+        lambda: kron.metric("kron_fires_total", namespace=namespace) >= 12,
+        timeout=60,
+        message="twelve runs created",
+    )
+    fires = kron.metric("kron_fires_total", namespace=namespace)
+    writes = kron.metric("kron_status_writes_total", result="ok")
+    assert writes < fires / 2, (writes, fires)
+    assert not {"Fired", "Succeeded"} & event_reasons(cluster, namespace, "busy")
+    wait_until(
+        lambda: status(cluster, namespace, "busy").get("counts", {}).get("fired", 0) >= 12,
+        timeout=30,
+        message="the gathered writes carry every run",
+    )

@@ -70,9 +70,13 @@ def test_replace_deletes_the_active_run_for_the_new_one(
         timeout=20,
         message="one active run left",
     )
-    assert any(
-        h.get("message", "").startswith("replaced by")
-        for h in status(cluster, namespace, "latest")["history"]
+    wait_until(
+        lambda: any(
+            h.get("message", "").startswith("replaced by")
+            for h in status(cluster, namespace, "latest").get("history", [])
+        ),
+        timeout=20,
+        message="the replaced run in history",
     )
 
 

@@ -80,7 +80,11 @@ def test_kill_9_and_restart_never_duplicates_and_catches_up_latest(
     _no_duplicate_ticks(cluster, namespace, "steady")
     # Latest: of the ticks nobody fired, only the most recent runs; the rest are counted.
     assert _catch_ups(cluster, namespace, "steady") - catch_ups_before == 1
-    assert status(cluster, namespace, "steady")["counts"]["missed"] - missed_before >= 3
+    wait_until(
+        lambda: status(cluster, namespace, "steady")["counts"]["missed"] - missed_before >= 3,
+        timeout=20,
+        message="the ticks nobody fired counted missed",
+    )
 
 
 def test_standby_takes_over_when_the_leader_is_killed(

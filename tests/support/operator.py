@@ -62,6 +62,9 @@ class OperatorProcess:
             "KRON_RENEW_DEADLINE": "3",
             "KRON_RETRY_PERIOD": "0.5",
             "KRON_LOG_LEVEL": "DEBUG",
+            # Progress reaches the status within a second (the default gathers 10 s),
+            # so tests need not wait long; test_operator_firing checks the gathering.
+            "KRON_STATUS_INTERVAL": "1",
             "PYTHONUNBUFFERED": "1",
             **self.env,
         }

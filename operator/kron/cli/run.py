@@ -233,6 +233,8 @@ def _check(settings: Settings, source: Mapping[str, str]) -> None:
         )
     if not 0 <= settings.metrics_port <= 65_535:
         raise fail("metrics_port", f"must be a port 0-65535 (0: none), got {settings.metrics_port}")
+    if not 0 <= settings.status_interval <= 300:
+        raise fail("status_interval", f"must be 0-300 seconds, got {settings.status_interval:g}")
     if settings.max_pending_events < 0:
         raise fail("max_pending_events", f"must not be negative, got {settings.max_pending_events}")
     for name in ("lease_duration", "renew_deadline", "retry_period", "event_refill_seconds"):

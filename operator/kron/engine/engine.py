@@ -44,6 +44,7 @@ from kron.planner import (
     plan,
 )
 from kron.planner.budget import Budget
+from kron.planner.statuses import changes_at_once
 from kron.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class Engine:
             refill_seconds=settings.event_refill_seconds,
             max_pending=settings.max_pending_events,
             clock=clock,
+            routine=settings.routine_events,
         )
         self.executor = Executor(
             self,
@@ -104,6 +106,7 @@ class Engine:
             events=self.events,
             faults=self.faults,
             clock=clock,
+            status_interval=settings.status_interval,
         )
         self._nudge = asyncio.Event()
         self._leading = asyncio.Event()
@@ -204,6 +207,15 @@ class Engine:
             entry.deleting.clear()
         log.info("standing by")
 
+    async def flush(self) -> None:
+        """Send the gathered status writes now and wait for them (callers bound the
+        wait): a leader stepping down leaves its successor little to rebuild."""
+        if not self.leading or not self.executor.flush_statuses():
+            return
+        # Polled: nothing marks the last of many tasks' writes.
+        while any(e.status_queued or e.status_writing for e in self.tasks.values()):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
     def wake(self, uid: str, when: float | None = None) -> None:
         self.timers.set_earlier(uid, self.clock() if when is None else when)
         self._nudge.set()
@@ -296,6 +308,7 @@ class Engine:
         look_ahead = entry.defer_streak == 0 or now >= entry.look_ahead_at
         started = time.perf_counter()
         budget = Budget(expired=lambda: time.perf_counter() - started > PLAN_BUDGET)
+        before = entry.status
         result = plan(
             TaskInput(
                 name=entry.ref.name,
@@ -304,7 +317,7 @@ class Engine:
                 generation=entry.generation,
                 created=entry.created,
                 spec=spec,
-                status=entry.status,
+                status=before,
                 annotations=entry.annotations,
                 runs=tuple(entry.runs.values()),
                 failures=tuple(entry.failures),
@@ -319,7 +332,7 @@ class Engine:
         if budget.exhausted:
             self.metrics.plan_budget_exhausted.inc()
         entry.failures.clear()
-        self._apply(entry, result)
+        self._apply(entry, result, at_once=changes_at_once(before, result.status))
         if look_ahead:
             # Work cut short by the budget again and again (a look-ahead that
             # exclusions make expensive every time) backs off, as faults do, so one
@@ -328,7 +341,7 @@ class Engine:
             entry.look_ahead_at = now + retry_delay(entry.defer_streak)
         return result.wake_at
 
-    def _apply(self, entry: TaskEntry, result: Plan) -> None:
+    def _apply(self, entry: TaskEntry, result: Plan, *, at_once: bool = True) -> None:
         uid = entry.ref.uid
         for create in result.creates:
             entry.runs[create.name] = ObservedRun(
@@ -346,7 +359,7 @@ class Engine:
         entry.version += 1
         if result.cleanup:
             entry.cleanup = (entry.version, result.cleanup)
-        self.executor.status_dirty(entry)
+        self.executor.status_dirty(entry, at_once=at_once)
         for event in result.events:
             self.events.record(entry.ref, event)
         ns = entry.ref.namespace

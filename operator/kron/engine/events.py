@@ -36,6 +36,8 @@ EVENT_RATE_BURST = 50
 SERIES_WINDOW = 600.0
 SERIES_CACHE = 4096
 COMPONENT = "kron"
+ROUTINE = frozenset({"Fired", "Succeeded"})
+"""Events of every run that went as planned: posted only with `routine_events`."""
 
 
 @dataclass(slots=True)
@@ -65,7 +67,9 @@ class EventRecorder:
         rate: float = EVENT_RATE,
         rate_burst: int = EVENT_RATE_BURST,
         clock: Callable[[], float] = time.time,
+        routine: bool = True,
     ) -> None:
+        self._routine = routine
         self._api = api
         self._pool = pool
         self._metrics = metrics
@@ -85,6 +89,8 @@ class EventRecorder:
             self._budgets.pop((uid, kind), None)
 
     def record(self, task: TaskRef, event: TaskEvent) -> None:
+        if event.reason in ROUTINE and not self._routine:
+            return
         now = self._clock()
         if (
             self._pool.depth(Lane.EVENT) >= self._max_pending

@@ -63,8 +63,10 @@ class Executor:
         events: EventRecorder,
         faults: Faults,
         clock: Callable[[], float],
+        status_interval: float = 0.0,
     ) -> None:
         self._engine = engine
+        self._status_interval = status_interval
         self._faults = faults
         self._api = api
         self._pool = pool
@@ -240,18 +242,39 @@ class Executor:
         current.version += 1
         self._engine.wake(entry.ref.uid)
 
-    def status_dirty(self, entry: TaskEntry) -> None:
+    def status_dirty(self, entry: TaskEntry, *, at_once: bool = True) -> None:
         """Queue a status write for `entry` unless one is queued already.
 
         One write per task at a time: two merge patches computed from the same
         persisted base could land in either order, the older one last. A change
-        made while a write is in flight is sent when that write returns.
+        made while a write is in flight is sent when that write returns. Progress
+        (`at_once=False`) waits `status_interval` seconds, gathering what follows
+        (a run's end with its start); a change that must be seen at once sends a
+        waiting write now.
         """
+        now = self._clock()
         if entry.status_queued:
+            if at_once and entry.status_due > now:
+                entry.status_due = now
+                if not entry.status_writing:
+                    self._submit_status(entry.ref.uid)
             return
         entry.status_queued = True
+        entry.status_due = now if at_once else now + self._status_interval
         if not entry.status_writing:
-            self._submit_status(entry.ref.uid)
+            self._submit_status(entry.ref.uid, delay=entry.status_due - now)
+
+    def flush_statuses(self) -> int:
+        """Send every gathered status write now (a leader about to step down)."""
+        waiting = 0
+        now = self._clock()
+        for entry in self._engine.tasks.values():
+            if entry.status_queued and entry.status_due > now:
+                entry.status_due = now
+                if not entry.status_writing:
+                    self._submit_status(entry.ref.uid)
+                waiting += 1
+        return waiting
 
     def _submit_status(self, uid: str, attempt: int = 0, delay: float = 0.0) -> None:
         async def job() -> None:
@@ -264,8 +287,10 @@ class Executor:
 
     async def _write_status(self, uid: str, attempt: int = 0) -> None:
         entry = self._engine.tasks.get(uid)
-        if entry is None:
-            return
+        if entry is None or not entry.status_queued:
+            return  # written already (a gathered write sent early)
+        if entry.status_due > self._clock() + 0.001 and attempt == 0:
+            return  # sent early meanwhile and queued again: its own job comes later
         entry.status_queued = False
         if not self._engine.leading:
             return
@@ -284,7 +309,8 @@ class Executor:
             entry.status_queued = True
             self._submit_status(uid, attempt + 1, backoff(attempt, base=0.2, cap=30.0))
         elif entry.status_queued:
-            self._submit_status(uid)  # changed while this write was in flight
+            # Changed while this write was in flight: at its due time (progress waits).
+            self._submit_status(uid, delay=max(0.0, entry.status_due - self._clock()))
 
     async def _patch_status(self, entry: TaskEntry) -> bool:
         """Write the intended status; True when it should be retried."""

@@ -94,6 +94,8 @@ class TaskEntry:
     """The `version` the server has."""
     status_queued: bool = False
     """A status write is wanted (queued, backing off, or due after the one in flight)."""
+    status_due: float = 0.0
+    """When the queued status write is to be sent (progress waits a little)."""
     status_writing: bool = False
     """A status write is on the wire: at most one per task at a time."""
     runs: dict[str, ObservedRun] = field(default_factory=dict)

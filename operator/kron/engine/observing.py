@@ -159,6 +159,9 @@ class TaskIndex:
             self._ignore(kind, obj, Ignored.OWNER, event_type)
             return
         if not self.mine(owner.uid, owner.namespace):
+            # The watch selects this shard's buckets server-side: counting what still
+            # arrives shows the filter at work (it should stay at zero).
+            self._owner.metrics.runs_other_shard.inc()
             return
         entry = self.tasks.get(owner.uid)
         if entry is not None:

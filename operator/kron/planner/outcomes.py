@@ -97,6 +97,38 @@ def absorb_finished(p: Pass, already_recorded: set[str]) -> None:
             _succeeded(p, run)
         else:
             _failed(p, run)
+    _absorb_unrecorded(p, already_recorded | {entry.name for entry in p.status.active})
+
+
+def _absorb_unrecorded(p: Pass, recorded: set[str]) -> None:
+    """Account for finished runs the task's status never listed as active.
+
+    A leader gathers a task's progress into one status write a few seconds later
+    (`--status-interval`); if it stops before that write, the next leader finds runs
+    its status does not know. A tick's first run is recognisable: its nominal time
+    lies after the status's cursor, which every pass that creates a run moves. Such
+    a run is counted, recorded and can mark the task Degraded, but is not retried.
+    """
+    cursor = p.task.status.last_schedule_time
+    if cursor is None:
+        return
+    after = cursor.timestamp()
+    for run in sorted(p.task.runs, key=lambda r: (r.nominal, r.name)):
+        if (
+            run.name in recorded
+            or run.trigger not in (Trigger.SCHEDULE, Trigger.CATCH_UP)
+            or run.attempt != 0
+            or run.in_flight
+            or run.phase is RunPhase.ACTIVE
+            or run.nominal <= after
+        ):
+            continue
+        if run.phase is RunPhase.SUCCEEDED:
+            _succeeded(p, run)
+        else:
+            # Counted and reported, not retried: a retry the lost status had already
+            # started (and Replace since deleted) would run twice.
+            _failed(p, run, may_retry=False)
 
 
 def _succeeded(p: Pass, run: ObservedRun) -> None:
@@ -109,13 +141,14 @@ def _succeeded(p: Pass, run: ObservedRun) -> None:
     p.event(EventType.NORMAL, "Succeeded", f"Run {run.name} succeeded")
 
 
-def _failed(p: Pass, run: ObservedRun) -> None:
+def _failed(p: Pass, run: ObservedRun, *, may_retry: bool = True) -> None:
     finished = run.finished if run.finished is not None else p.now
     p.count("failed", "RunFailed")
     p.record_run(RunResult.FAILED, run, finished=finished, message=run.message)
     policy = p.spec.retry_policy
     if (
-        policy is not None
+        may_retry
+        and policy is not None
         and run.trigger in RETRYABLE_TRIGGERS
         and run.attempt < policy.max_retries
     ):

@@ -34,3 +34,15 @@ def bound_status(status: ScheduledTaskStatus) -> ScheduledTaskStatus:
         ):
             entry.message = bounded_message(entry.message)
     return status
+
+
+def changes_at_once(before: ScheduledTaskStatus, after: ScheduledTaskStatus) -> bool:
+    """Whether `after` says something that must not wait for the next gathered write:
+    a condition's status or reason, the generation observed, a request acted on. The
+    rest (times, counts, history, active runs) is progress."""
+    if before.observed_generation != after.observed_generation:
+        return True
+    if before.handled_requests != after.handled_requests:
+        return True
+    states = {(c.type, c.status, c.reason) for c in before.conditions}
+    return states != {(c.type, c.status, c.reason) for c in after.conditions}

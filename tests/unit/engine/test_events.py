@@ -56,3 +56,15 @@ def test_a_task_over_its_own_budget_does_not_spend_the_operator_budget() -> None
     assert pool.depth(Lane.EVENT) == 2
     rec.record(TaskRef("ns", "quiet", "uid-quiet"), fired(99))
     assert pool.depth(Lane.EVENT) == 3
+
+
+def test_routine_events_are_posted_only_when_asked_for() -> None:
+    clock = Clock()
+    pool = WorkPool(workers=1, qps=100, burst=100)
+    quiet = EventRecorder(mock.Mock(), pool, Metrics(), identity="t", clock=clock, routine=False)  # type: ignore[arg-type]
+    task = TaskRef("ns", "t", "uid")
+    quiet.record(task, TaskEvent(EventType.NORMAL, "Fired", "Created Job x"))
+    quiet.record(task, TaskEvent(EventType.NORMAL, "Succeeded", "Run x succeeded"))
+    assert pool.depth(Lane.EVENT) == 0
+    quiet.record(task, TaskEvent(EventType.WARNING, "Failed", "Run x failed"))
+    assert pool.depth(Lane.EVENT) == 1
