@@ -74,8 +74,15 @@ class Engine:
         self.clock = clock
         self.tasks: dict[str, TaskEntry] = {}
         self._orphans: dict[str, dict[str, ObservedRun]] = {}
-        self.timers = Timers()
-        self.pool = WorkPool(workers=settings.workers, qps=settings.qps, burst=settings.burst)
+        weights = settings.weights
+        self.timers = Timers(group=self._namespace_of, weights=weights)
+        self.pool = WorkPool(
+            workers=settings.workers,
+            qps=settings.qps,
+            burst=settings.burst,
+            weights=weights,
+            metrics=metrics,
+        )
         self.events = EventRecorder(
             api,
             self.pool,
@@ -105,6 +112,10 @@ class Engine:
         return self.settings.shard_count == 1 or (
             shard_of(uid, self.settings.shard_count) == self.settings.shard_index
         )
+
+    def _namespace_of(self, uid: str) -> str:
+        entry = self.tasks.get(uid)
+        return entry.ref.namespace if entry is not None else ""
 
     @property
     def leading(self) -> bool:
@@ -408,5 +419,4 @@ class Engine:
             self.metrics.tasks.labels(state).set(n)
         self.metrics.active_runs.set(active)
         self.metrics.queue_depth.labels("due").set(self.timers.count_due(self.clock()))
-        for lane in Lane:
-            self.metrics.queue_depth.labels(lane.name.lower()).set(self.pool.depth(lane))
+        self.pool.refresh_gauges()

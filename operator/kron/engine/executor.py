@@ -71,7 +71,13 @@ class Executor:
     # -- creating runs --
 
     def create(self, uid: str, create: CreateRun) -> None:
-        self._pool.submit(Lane.CREATE, self._create_job(uid, create, 0))
+        entry = self._engine.tasks.get(uid)
+        self._pool.submit(
+            Lane.CREATE,
+            self._create_job(uid, create, 0),
+            namespace=entry.ref.namespace if entry is not None else "",
+            order=create.fire_at,
+        )
 
     def _create_job(
         self, uid: str, create: CreateRun, attempt: int
@@ -141,7 +147,11 @@ class Executor:
                 if create.expires_at is not None:
                     delay = min(delay, max(0.0, create.expires_at - now))
                 self._pool.submit_later(
-                    delay, Lane.CREATE, self._create_job(uid, create, attempt + 1)
+                    delay,
+                    Lane.CREATE,
+                    self._create_job(uid, create, attempt + 1),
+                    namespace=entry.ref.namespace,
+                    order=create.fire_at,
                 )
                 return
             self._give_up(entry, create, FailureKind.EXPIRED, str(err))
@@ -184,14 +194,16 @@ class Executor:
                 )
             except ApiError as err:
                 if err.retryable and attempt < MAX_DELETE_ATTEMPTS:
-                    self._pool.submit_later(backoff(attempt), lane, lambda: job(attempt + 1))
+                    self._pool.submit_later(
+                        backoff(attempt), lane, lambda: job(attempt + 1), namespace=ref.namespace
+                    )
                     return
                 log.warning("could not delete %s/%s: %s", ref.namespace, delete.name, err)
                 current = self._engine.tasks.get(ref.uid)
                 if current is not None:
                     current.deleting.discard(delete.name)
 
-        self._pool.submit(lane, job)
+        self._pool.submit(lane, job, namespace=ref.namespace)
 
     # -- writing status --
 
@@ -206,16 +218,18 @@ class Executor:
             return
         entry.status_queued = True
         if not entry.status_writing:
-            self._submit_status(entry.ref.uid)
+            self._submit_status(entry)
 
-    def _submit_status(self, uid: str, attempt: int = 0, delay: float = 0.0) -> None:
+    def _submit_status(self, entry: TaskEntry, attempt: int = 0, delay: float = 0.0) -> None:
+        uid, namespace = entry.ref.uid, entry.ref.namespace
+
         async def job() -> None:
             await self._write_status(uid, attempt)
 
         if delay > 0:
-            self._pool.submit_later(delay, Lane.STATUS, job, key=uid)
+            self._pool.submit_later(delay, Lane.STATUS, job, key=uid, namespace=namespace)
         else:
-            self._pool.submit(Lane.STATUS, job, key=uid)
+            self._pool.submit(Lane.STATUS, job, key=uid, namespace=namespace)
 
     async def _write_status(self, uid: str, attempt: int = 0) -> None:
         entry = self._engine.tasks.get(uid)
@@ -231,9 +245,9 @@ class Executor:
             entry.status_writing = False
         if retry:
             entry.status_queued = True
-            self._submit_status(uid, attempt + 1, backoff(attempt, base=0.2, cap=30.0))
+            self._submit_status(entry, attempt + 1, backoff(attempt, base=0.2, cap=30.0))
         elif entry.status_queued:
-            self._submit_status(uid)  # changed while this write was in flight
+            self._submit_status(entry)  # changed while this write was in flight
 
     async def _patch_status(self, entry: TaskEntry) -> bool:
         """Write the intended status; True when it should be retried."""
