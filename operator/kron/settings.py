@@ -94,8 +94,11 @@ class Settings:
     event_refill_seconds: float = 30.0
     """Each task may post `event_burst_per_task` Events at once, then one per
     `event_refill_seconds`; identical Events within 10 minutes are aggregated."""
-    max_pending_events: int = 2000
-    """Events waiting beyond this are dropped (and counted in kron_events_dropped_total)."""
+    max_pending_events: int = 100
+    """Events waiting (for the operator-wide budget of 5 a second, shared fairly between
+    namespaces, or for a worker) beyond this are dropped and counted in
+    kron_events_dropped_total; one namespace may fill at most half. 100 is 20 s of
+    budget: an Event is posted within about that, or not at all."""
 
     watch_timeout: int = 300
     """Seconds after which the API server ends each watch and kopf re-opens it from

@@ -307,7 +307,7 @@ def _expected_settings(values: dict[str, Any]) -> dict[str, Any]:
         "watch_timeout": op.get("watchTimeoutSeconds", 300),
         "event_burst_per_task": events.get("burstPerTask", 10),
         "event_refill_seconds": float(events.get("refillSeconds", 30)),
-        "max_pending_events": events.get("maxPending", 2000),
+        "max_pending_events": events.get("maxPending", 100),
         "log_level": logs.get("level", "INFO"),
         "json_logs": logs.get("json", True),
         "leader_election": True,
