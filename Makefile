@@ -70,6 +70,10 @@ test: $(STAMP) ## everything: unit, contract, integration on the local control p
 bench-core: $(STAMP) ## benchmark the pure scheduling core (next-fire computation)
 	$(PY) hack/bench_core.py
 
+.PHONY: bench-pool
+bench-pool: $(STAMP) ## benchmark the work pool alone (queueing cost per API job, fair order)
+	$(PY) hack/bench_pool.py
+
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
