@@ -180,11 +180,7 @@ def _namespace_name(test_name: str) -> str:
     return f"t-{stem}-{secrets.token_hex(3)}"
 
 
-@pytest.fixture
-def namespace(cluster: ClusterHandle, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh namespace (its default ServiceAccount exists), deleted afterwards without
-    waiting for finalization."""
-    name = _namespace_name(request.node.name)
+def _create_namespace(cluster: ClusterHandle, name: str) -> None:
     cluster.kubectl(
         "apply",
         "-f",
@@ -205,5 +201,22 @@ def namespace(cluster: ClusterHandle, request: pytest.FixtureRequest) -> Iterato
         timeout=60,
         message=f"default ServiceAccount in namespace {name}",
     )
+
+
+@pytest.fixture
+def namespace(cluster: ClusterHandle, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace (its default ServiceAccount exists), deleted afterwards without
+    waiting for finalization."""
+    name = _namespace_name(request.node.name)
+    _create_namespace(cluster, name)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
+
+
+@pytest.fixture
+def other_namespace(cluster: ClusterHandle, namespace: str) -> Iterator[str]:
+    """A second fresh namespace beside `namespace` (for tests of several tenants)."""
+    name = f"{namespace[:55]}-other"
+    _create_namespace(cluster, name)
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
