@@ -81,7 +81,7 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 
 .PHONY: bench
 bench: $(BENCH_STAMP) ## kron vs CronJob on a dedicated local cluster (BENCH_PROFILE=quick|full) -> .bench/latest.json
-	BENCH_COMMAND="make bench$(if $(BENCH_PROFILE), BENCH_PROFILE=$(BENCH_PROFILE))$(if $(BENCH_KRON_FLAGS), BENCH_KRON_FLAGS='$(BENCH_KRON_FLAGS)')" $(PY) -m bench
+	BENCH_COMMAND="make bench$(if $(BENCH_PROFILE), BENCH_PROFILE=$(BENCH_PROFILE))$(if $(BENCH_PHASES), BENCH_PHASES=$(BENCH_PHASES))$(if $(BENCH_KRON_FLAGS), BENCH_KRON_FLAGS='$(BENCH_KRON_FLAGS)')" $(PY) -m bench
 
 .PHONY: fmt
 fmt: $(STAMP) ## format and autofix
