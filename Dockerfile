@@ -1,24 +1,43 @@
-# kron operator image: `docker build -t <registry>/kron:<version> .`
+# kron operator image: `make image` (buildah, on a base made from Debian packages), or
+# `docker build -t <registry>/kron:<version> .` on the release base below.
 #
-# Two stages: the first builds kron's wheel and installs it, with its declared runtime
-# dependencies only, into a virtualenv; the second copies that virtualenv onto a clean
-# slim Python. No compiler, pip cache, sources or test tools reach the final image.
+# Two stages: the first installs kron's locked runtime dependencies (hash-checked) and
+# kron's wheel into a virtualenv; the second copies that virtualenv onto a clean Python.
+# No compiler, pip, pip cache, sources or test tools reach the final image.
 #
-# The base is pinned by tag and by the digest of its multi-platform index; bump both
-# together (`docker buildx imagetools inspect python:<tag>` prints the digest).
+# The release base is pinned by tag and by the digest of its multi-platform index; bump
+# both together (`docker buildx imagetools inspect python:<tag>` prints the digest).
+# `make image` passes the locally made base instead (hack/image-base.sh).
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm@sha256:86adf8dbadc3d6e82ee5dd2c74bec2e1c2467cdad47886280501df722372d2e1
 
 FROM ${PYTHON_IMAGE} AS build
+# The CA bundle and package index the build's pip uses, when not its defaults; `make
+# image` sets them to what the host's pip uses (the bundle is bind-mounted, never copied).
+ARG PIP_CERT
+ARG PIP_INDEX_URL
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-# Only what the wheel is built from (see .dockerignore).
+# The locks alone first: this layer is reused until a lock changes (`make lock`). The
+# dependencies' own test suites (kubernetes' *_test.py, websocket/tests, ...) go.
+COPY operator/requirements.lock operator/build-requirements.lock operator/
+RUN python -m venv /opt/build \
+    && /opt/build/bin/pip install --require-hashes --only-binary :all: \
+       -r operator/build-requirements.lock \
+    && python -m venv /opt/kron \
+    && /opt/kron/bin/pip install --require-hashes --only-binary :all: \
+       -r operator/requirements.lock \
+    && find /opt/kron/lib -depth \( -type d -name tests -o -name 'test_*.py' \
+       -o -name '*_test.py' -o -name 'test_*.cpython-*.pyc' -o -name '*_test.cpython-*.pyc' \) \
+       -exec rm -rf {} +
 COPY pyproject.toml README.md ./
 COPY operator/ operator/
-RUN python -m pip wheel --no-deps --wheel-dir /wheels . \
-    && python -m venv /opt/kron \
-    && /opt/kron/bin/pip install /wheels/kron-*.whl \
+# kron itself with --no-deps (its dependencies are the locked ones above; `pip check`
+# proves they satisfy its wheel), then the venv's own pip and setuptools go.
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
+    && /opt/kron/bin/pip install --no-deps /wheels/kron-*.whl \
+    && /opt/kron/bin/pip check \
     && /opt/kron/bin/pip uninstall --yes pip setuptools
 
 FROM ${PYTHON_IMAGE}

@@ -51,12 +51,21 @@ manifests: $(STAMP) ## regenerate the CRD (and the chart's copy) from the pydant
 	$(PY) -m kron.api.crd --write
 
 .PHONY: verify
-verify: $(STAMP) ## lint, types, layering contracts, generated files fresh
+verify: $(STAMP) ## lint, types, layering contracts, generated files and locks fresh
 	$(VENV)/bin/ruff check operator tests hack
 	$(VENV)/bin/ruff format --check operator tests hack
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m kron.api.crd --check
+	$(PY) hack/lock.py --check
+
+.PHONY: lock
+lock: $(STAMP) ## re-resolve the image's locked dependencies (operator/*.lock, with hashes; needs PyPI)
+	$(PY) hack/lock.py
+
+.PHONY: image
+image: ## build the operator image with buildah on a base made from Debian packages -> localhost/kron:<version>
+	bash hack/image.sh
 
 .PHONY: test-unit
 test-unit: $(STAMP) ## pure tests only (no cluster)
@@ -74,6 +83,10 @@ bench-core: $(STAMP) ## benchmark the pure scheduling core (next-fire computatio
 bench-pool: $(STAMP) ## benchmark the work pool alone (queueing cost per API job, fair order)
 	$(PY) hack/bench_pool.py
 
+.PHONY: bench-http
+bench-http: $(STAMP) ## the event loop's lateness while the metrics/probe port is attacked -> .bench/http.json
+	$(PY) hack/bench_http.py
+
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
@@ -82,6 +95,14 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 .PHONY: bench
 bench: $(BENCH_STAMP) ## kron vs CronJob on a dedicated local cluster (BENCH_PROFILE=quick|full) -> .bench/latest.json
 	BENCH_COMMAND="make bench$(if $(BENCH_PROFILE), BENCH_PROFILE=$(BENCH_PROFILE))$(if $(BENCH_PHASES), BENCH_PHASES=$(BENCH_PHASES))$(if $(BENCH_KRON_FLAGS), BENCH_KRON_FLAGS='$(BENCH_KRON_FLAGS)')" $(PY) -m bench
+
+.PHONY: screenshots
+screenshots: $(STAMP) ## regenerate the kron ui screenshots in docs/img (local cluster, headless Chromium)
+	$(PY) hack/ui_screenshots.py
+
+.PHONY: fuzz
+fuzz: $(STAMP) ## hostile tasks and runs through the engine (FUZZ_EXAMPLES, default 10000) -> .bench/fuzz.json
+	$(PY) -m hostile
 
 .PHONY: fmt
 fmt: $(STAMP) ## format and autofix

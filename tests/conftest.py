@@ -31,6 +31,8 @@ from typing import Any, NoReturn
 import pytest
 from hypothesis import settings
 
+from kron.api.constants import CRD_NAME
+from kron.api.crd import render_crd
 from localcluster import LocalCluster
 from localcluster.binaries import BinariesError, kubectl_for_external_cluster
 from localcluster.cluster import ClusterError
@@ -162,6 +164,15 @@ def kubectl(cluster: ClusterHandle) -> Callable[..., Any]:
     return cluster.kubectl
 
 
+@pytest.fixture(scope="session")
+def crd_installed(cluster: ClusterHandle) -> str:
+    """The ScheduledTask CRD as generated from the models, applied and Established (shared by the
+    integration, chart and image tests)."""
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=render_crd())
+    cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    return CRD_NAME
+
+
 @pytest.fixture
 def local_cluster(cluster: ClusterHandle) -> Iterator[LocalCluster]:
     """The local harness, for tests that stop, kill or restart components.
@@ -214,9 +225,9 @@ def namespace(cluster: ClusterHandle, request: pytest.FixtureRequest) -> Iterato
 
 
 @pytest.fixture
-def other_namespace(cluster: ClusterHandle, namespace: str) -> Iterator[str]:
-    """A second fresh namespace beside `namespace` (for tests of several tenants)."""
-    name = f"{namespace[:55]}-other"
+def other_namespace(cluster: ClusterHandle, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A second fresh namespace: another tenant's, for tests of isolation."""
+    name = _namespace_name("other-" + request.node.name)
     _create_namespace(cluster, name)
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
+import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import kopf
@@ -31,6 +33,10 @@ log = logging.getLogger("kron")
 
 GAUGE_INTERVAL = 5.0
 KOPF_EXIT_TIMEOUT = 10.0
+PART_EXIT_TIMEOUT = 5.0
+"""Seconds each part (workers, the HTTP server, each connection) gets to stop on
+SIGTERM before kron goes on without it: shutdown stays well inside the chart's
+30 s grace period whatever hangs."""
 STALL_LIMIT = 30.0
 """/healthz fails when the dispatcher has not turned for this long."""
 
@@ -38,16 +44,18 @@ STALL_LIMIT = 30.0
 class Operator:
     """One replica: the engine, kopf's watches, leader election and the probes."""
 
-    def __init__(self, settings: Settings, api: KubeApi, metrics: Metrics) -> None:
+    def __init__(
+        self, settings: Settings, api: KubeApi, metrics: Metrics, watch_api: KubeApi | None = None
+    ) -> None:
         self.settings = settings
         self.api = api
         self.metrics = metrics
-        self.engine = Engine(api, metrics, settings)
+        self.engine = Engine(api, metrics, settings, watch_api=watch_api)
         self.stop = asyncio.Event()
         self.kopf_stop = asyncio.Event()
         self.kopf_task: asyncio.Task[None] | None = None
         self.workers: list[asyncio.Task[None]] = []
-        self.clients: list[KubeApi] = [api]
+        self.clients: list[KubeApi] = [api] if watch_api is None else [api, watch_api]
 
     def liveness(self) -> tuple[bool, str]:
         if self.kopf_task is not None and self.kopf_task.done():
@@ -112,7 +120,19 @@ class Operator:
             on_stopped=self.engine.follow,
             metrics=self.metrics,
         )
+        # Fencing: no write leaves this replica once its Lease has lapsed by its own
+        # clock, including work queued before a pause (SIGSTOP, a long GC, a VM stall).
+        self.api.fence = self._fence(elector)
         self.workers.append(asyncio.create_task(elector.run(), name="leader-election"))
+
+    def _fence(self, elector: LeaseElector) -> Callable[[], bool]:
+        def may_write() -> bool:
+            if elector.may_write():
+                return True
+            self.metrics.writes_fenced.inc()
+            return False
+
+        return may_write
 
     async def unless_stopped(self, work: Coroutine[Any, Any, None]) -> bool:
         """Run `work` to its end unless SIGTERM/SIGINT comes first; True if it ended."""
@@ -144,7 +164,9 @@ class Operator:
         # The elector was started last: cancelling in reverse steps down, then releases.
         for task in reversed(self.workers):
             task.cancel()
-        await asyncio.gather(*self.workers, return_exceptions=True)
+        _, stuck = await asyncio.wait(self.workers, timeout=PART_EXIT_TIMEOUT)
+        for task in stuck:
+            log.warning("%s did not stop within %ss", task.get_name(), PART_EXIT_TIMEOUT)
         self.kopf_stop.set()
         if self.kopf_task is not None:
             try:
@@ -154,8 +176,29 @@ class Operator:
         log.info("stopped")
 
 
+DECODE_DEPTH = 25_000
+"""Python recursion allowed while decoding objects. The API server admits JSON nested
+10,000 levels deep (Go's decoder limit) in the free-form parts of a task, and
+Python's JSON decoder recurses once per level: with the default limit (1,000) one
+tenant's deeply nested template made every replica fail to load its index."""
+STACK_BYTES = 64 * 1024 * 1024
+"""Main-thread stack that recursion needs (Linux grows it up to RLIMIT_STACK)."""
+
+
+def allow_deep_objects() -> None:
+    """Let JSON as deep as the API server admits be decoded (kron rejects templates
+    deeper than it allows, but first it has to read them)."""
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+        wanted = STACK_BYTES if hard == resource.RLIM_INFINITY else min(STACK_BYTES, hard)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_STACK, (wanted, hard))
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), DECODE_DEPTH))
+
+
 async def serve(settings: Settings) -> None:
     logs.configure(settings.log_level, json_lines=settings.json_logs)
+    allow_deep_objects()
     handlers.quiet_kopf()
     metrics = Metrics(per_task=settings.metrics_per_task)
     api = await KubeApi.connect(
@@ -164,7 +207,15 @@ async def serve(settings: Settings) -> None:
         pool_size=settings.workers + 8,
         observer=metrics.observe_request,
     )
-    replica = Operator(settings, api, metrics)
+    # The runs' watches hold their connections open: their own pool, sized for them.
+    watches = 2 * max(1, len(settings.namespaces))
+    watch_api = await KubeApi.connect(
+        settings.kubeconfig,
+        context=settings.context,
+        pool_size=watches + 2,
+        observer=metrics.observe_request,
+    )
+    replica = Operator(settings, api, metrics, watch_api)
     handle_signals(replica.stop)
     http = None
     if settings.metrics_port:
@@ -185,10 +236,14 @@ async def serve(settings: Settings) -> None:
             await replica.wait()
             await replica.shutdown()
     finally:
+        closing = [client.close() for client in replica.clients]
         if http is not None:
-            await http.stop()
-        for client in replica.clients:
-            await client.close()
+            closing.append(http.stop())
+        for close in closing:
+            try:
+                await asyncio.wait_for(close, PART_EXIT_TIMEOUT)
+            except TimeoutError:
+                log.warning("a connection did not close within %ss", PART_EXIT_TIMEOUT)
 
 
 def handle_signals(stop: asyncio.Event) -> None:
@@ -196,6 +251,16 @@ def handle_signals(stop: asyncio.Event) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGUSR1, dump_tasks)
+
+
+def dump_tasks() -> None:
+    """SIGUSR1: log every asyncio task and where it waits (to diagnose a hang)."""
+    for task in asyncio.all_tasks():
+        frames = task.get_stack(limit=3)
+        where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in frames) or "-"
+        log.warning("task %s: %s", task.get_name(), where)
 
 
 async def refresh_gauges(engine: Engine) -> None:

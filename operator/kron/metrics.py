@@ -119,6 +119,42 @@ class Metrics:
             buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
             registry=r,
         )
+        self.task_errors = Counter(
+            "kron_task_errors",
+            "Faults inside kron while handling one task (it is reported on the task and "
+            "retried), by stage: index, observe, plan, build, record.",
+            ["stage"],
+            registry=r,
+        )
+        self.writes_fenced = Counter(
+            "kron_writes_fenced",
+            "Writes not sent because this replica's Lease had lapsed by its own clock "
+            "(work queued before a pause, sent after it).",
+            registry=r,
+        )
+        self.plan_budget_exhausted = Counter(
+            "kron_plan_budget_exhausted",
+            "Plans of one task that reached their work budget (about 50 ms): longer work "
+            "continued on a later pass or was counted as a lower bound.",
+            registry=r,
+        )
+        self.runs_ignored = Counter(
+            "kron_runs_ignored",
+            "Jobs and Pods carrying kron's label that kron does not take as a run of any "
+            "task: owner (no ScheduledTask controller reference), namespace (owner in "
+            "another namespace), annotation (kron's annotations missing or malformed), "
+            "name (not the name kron gives that tick), future (scheduled after it was "
+            "created).",
+            ["reason"],
+            registry=r,
+        )
+        self.http_rejected = Counter(
+            "kron_http_rejected",
+            "Requests and connections the metrics/probe port refused or cut, by reason:"
+            " malformed, busy, rate_limited, too_slow, connection_limit, error.",
+            ["reason"],
+            registry=r,
+        )
         if per_task:
             self.task_fires = Counter(
                 "kron_task_fires", "Runs created per task.", ["namespace", "task"], registry=r

@@ -13,6 +13,8 @@ import pytest
 from chart.helm import Helm
 from kron.api.constants import CRD_NAME
 from kron.api.crd import render_crd
+from kron.api.policy import POLICY_CRD_NAME
+from kron.api.policy.generated import render_policy_crd
 from localcluster.binaries import BinariesError, resolve
 from support.cluster import ClusterHandle
 from support.wait import wait_until
@@ -47,6 +49,19 @@ def crd_installed(cluster: ClusterHandle) -> str:
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=render_crd())
     cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
     return CRD_NAME
+
+
+@pytest.fixture(scope="session")
+def policy_crd_installed(cluster: ClusterHandle, crd_installed: str) -> str:
+    """The ScheduledTaskPolicy CRD (the admission policy's parameters), Established,
+    with the ScheduledTask CRD it is about."""
+    cluster.kubectl(
+        "apply", "--server-side", "--force-conflicts", "-f", "-", input=render_policy_crd()
+    )
+    cluster.kubectl(
+        "wait", "--for=condition=Established", f"crd/{POLICY_CRD_NAME}", "--timeout=60s"
+    )
+    return POLICY_CRD_NAME
 
 
 @pytest.fixture(scope="session")

@@ -173,7 +173,7 @@ def test_good_values_of_every_kind_render(helm: Helm) -> None:
         }
     )
     deployment = one(objects, "Deployment")
-    assert container(deployment)["image"] == "kron@sha256:" + "a" * 64
+    assert container(deployment)["image"] == "localhost/kron@sha256:" + "a" * 64
     assert deployment["spec"]["replicas"] == 3
 
 
@@ -198,6 +198,12 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     },
     "sharded": {"sharding": {"count": 3}, "replicaCount": 3},
     "single-replica": {"replicaCount": 1, "leaderElection": {"enabled": False}},
+    "network-policy": {
+        "networkPolicy": {
+            "enabled": True,
+            "from": [{"namespaceSelector": {"matchLabels": {"team": "monitoring"}}}],
+        }
+    },
 }
 
 

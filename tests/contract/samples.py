@@ -87,6 +87,12 @@ VALID: dict[str, Obj] = {
         failedRunsHistoryLimit=0,
     ),
     "half-hour-zone": task("half-hour-zone", schedule="30 2 * * *", timeZone="Asia/Kolkata"),
+    "month-dependent-days": task(
+        "month-dependent-days",
+        schedule=None,
+        schedules=["0 18 LW * *", "0 9 ? * TUE#2", "30 7 * * 5L", "0 0 L-2,15W * *"],
+        excludeSchedules=["* * * * 1#1"],
+    ),
     "longest-name": task("n" * 52),
 }
 """Every form of the grammar and every spec field, each valid."""
@@ -157,7 +163,20 @@ BAD: list[Bad] = [
     Bad("cron-zero-step", _spec(schedule="*/0 * * * *"), "spec.schedule", "minute field", "step"),
     Bad("cron-question-in-hour", _spec(schedule="0 ? * * *"), "spec.schedule", "hour field", "?"),
     Bad("cron-seconds", _spec(schedule="60 * * * * *"), "spec.schedule", "seconds field", "second"),
-    Bad("cron-last-day", _spec(schedule="0 0 L * *"), "spec.schedule", "day-of-month", "L"),
+    Bad(
+        "cron-last-day-with-step",
+        _spec(schedule="0 0 L/2 * *"),
+        "spec.schedule",
+        "day-of-month field",
+        "L (last day) cannot take a step",
+    ),
+    Bad(
+        "cron-sixth-weekday",
+        _spec(schedule="0 0 * * 2#6"),
+        "spec.schedule",
+        "day-of-week field",
+        "occurrence 6 out of range 1-5",
+    ),
     Bad("unknown-macro", _spec(schedule="@fortnightly"), "spec.schedule", "a macro", "macro"),
     Bad("every-zero", _spec(schedule="@every 0s"), "spec.schedule", "at least 1s"),
     Bad("every-ms", _spec(schedule="@every 500ms"), "spec.schedule", "units h, m, s", "unit"),
@@ -264,7 +283,64 @@ BAD: list[Bad] = [
     Bad(
         "unknown-spec-field", _spec(schedual="0 * * * *"), "spec.schedual", "unknown field", "Extra"
     ),
+    Bad(
+        "deadline-beyond-ten-years",
+        _spec(startingDeadlineSeconds=9223372036854775807),
+        "spec.startingDeadlineSeconds",
+        "less than or equal to 316224000",
+    ),
+    Bad(
+        "backoff-beyond-a-year",
+        _spec(retryPolicy={"backoff": {"initialSeconds": 10**12, "maxSeconds": 10**12}}),
+        "spec.retryPolicy.backoff.initialSeconds",
+        "less than or equal to 31622400",
+    ),
+    Bad(
+        "backoff-multiplier-huge",
+        _spec(retryPolicy={"backoff": {"multiplier": 1e308}}),
+        "spec.retryPolicy.backoff.multiplier",
+        "less than or equal to 100",
+    ),
+    Bad(
+        "pod-template-labels-not-a-map",
+        _with(["spec", "jobTemplate", "spec", "template", "metadata"], {"labels": "x"}),
+        "spec.jobTemplate.spec.template.metadata.labels",
+        "must be of type object",
+        "must be a map of strings to strings",
+    ),
 ]
+
+REFUSED_AT_ADMISSION: list[Bad] = [
+    Bad(
+        "template-with-kron-labels",
+        _with(["spec", "jobTemplate", "metadata"], {"labels": {"kron.dev/task-uid": "x"}}),
+        "spec.jobTemplate.metadata.labels",
+        "keys starting with kron.dev/ are kron's own",
+    ),
+    Bad(
+        "pod-template-with-kron-annotations",
+        _with(
+            ["spec", "jobTemplate", "spec", "template", "metadata"],
+            {"annotations": {"kron.dev/scheduled-time": "2100-01-01T00:00:00Z"}},
+        ),
+        "spec.jobTemplate.spec.template.metadata.annotations",
+        "keys starting with kron.dev/ are kron's own",
+    ),
+    Bad(
+        "pod-mode-with-kron-annotations",
+        _spec(
+            jobTemplate=None,
+            podTemplate={
+                "metadata": {"annotations": {"kron.dev/attempt": "1"}},
+                "spec": {"containers": [{"name": "a", "image": "b"}]},
+            },
+        ),
+        "spec.podTemplate.metadata.annotations",
+        "keys starting with kron.dev/ are kron's own",
+    ),
+]
+"""What the API server refuses and the models accept: for objects admitted before the
+rule existed, kron leaves those keys out of the runs and says so in an Event."""
 """Mistakes with the field that must be named, at admission and in the models."""
 
 FULL_STATUS: Obj = {

@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 
 from contract.corpus import INVALID_EXPRESSIONS, LENIENT_EXPRESSIONS, VALID_EXPRESSIONS
-from contract.samples import BAD, FULL_STATUS, VALID, Bad, repository_samples, task
+from contract.samples import (
+    BAD,
+    FULL_STATUS,
+    REFUSED_AT_ADMISSION,
+    VALID,
+    Bad,
+    repository_samples,
+    task,
+)
 from kron.api import ScheduledTask, ScheduledTaskStatus, cel
 from kron.api.constants import (
     CRD_NAME,
@@ -84,7 +92,7 @@ def test_crd_is_accepted_and_established(cluster: ClusterHandle, crd: str) -> No
     assert established[0]["status"] == "True"
 
 
-@pytest.mark.parametrize("bad", BAD, ids=lambda bad: bad.name)
+@pytest.mark.parametrize("bad", BAD + REFUSED_AT_ADMISSION, ids=lambda bad: bad.name)
 def test_invalid_object_is_rejected_naming_the_field(
     cluster: ClusterHandle, scratch: str, bad: Bad
 ) -> None:

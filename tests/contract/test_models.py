@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from contract.samples import BAD, FULL_STATUS, VALID, Bad, repository_samples, task
+from contract.samples import (
+    BAD,
+    FULL_STATUS,
+    REFUSED_AT_ADMISSION,
+    VALID,
+    Bad,
+    repository_samples,
+    task,
+)
 from kron.api import (
     Backoff,
     CatchUpPolicy,
@@ -309,3 +317,46 @@ def test_spec_model_is_constructible_from_python_names() -> None:
         pod_template={"spec": {"containers": [{"name": "a", "image": "b"}]}},  # type: ignore[arg-type]
     )
     assert spec.kind is RunKind.POD
+
+
+@pytest.mark.parametrize("bad", REFUSED_AT_ADMISSION, ids=lambda bad: bad.name)
+def test_kron_keys_in_templates_are_left_to_admission_and_stripping(bad: Bad) -> None:
+    """Objects admitted before the CEL rule still load: their runs leave the keys out."""
+    assert ScheduledTask.from_api(bad.build()).spec.template is not None
+
+
+@pytest.mark.parametrize(
+    "instant", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00Z"]
+)
+def test_instants_the_api_server_admits_at_the_ends_of_time_saturate(instant: str) -> None:
+    spec = ScheduledTask.from_api(task(startTime=instant)).spec
+    assert spec.start_time is not None and spec.start_time.tzinfo is not None
+
+
+@pytest.mark.parametrize("depth", [33, 200, 5000])
+def test_templates_nested_too_deep_are_invalid_whatever_the_depth(depth: int) -> None:
+    inner: dict[str, Any] = {}
+    node = inner
+    for _ in range(depth):
+        node["a"] = {}
+        node = node["a"]
+    obj = task()
+    obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["x"] = inner
+    assert _errors(obj) == ["spec.jobTemplate.spec: nested deeper than 32 levels"]
+
+
+def test_huge_templates_are_invalid() -> None:
+    obj = task()
+    obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"] = [
+        "x" * 1000
+    ] * 300
+    (problem,) = _errors(obj)
+    assert (
+        problem.startswith("spec.jobTemplate.spec: ") and "more than the 262144 allowed" in problem
+    )
+
+
+def test_backoff_saturates_at_max_seconds_without_overflow() -> None:
+    backoff = Backoff(initial_seconds=31622400, max_seconds=31622400, multiplier=100.0)
+    assert backoff.delay_seconds(100) == 31622400
+    assert Backoff(initial_seconds=1, max_seconds=3600, multiplier=100.0).delay_seconds(100) == 3600

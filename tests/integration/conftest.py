@@ -7,18 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kron.api.constants import CRD_NAME
-from kron.api.crd import render_crd
 from support.cluster import ClusterHandle
 from support.operator import OperatorProcess, wait_leading
-
-
-@pytest.fixture(scope="session")
-def crd_installed(cluster: ClusterHandle) -> str:
-    """The ScheduledTask CRD as generated from the models, applied and Established."""
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=render_crd())
-    cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
-    return CRD_NAME
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from kron.planner.requests import token_digest
 from kron.schedule import manual_run_name
 from support.cluster import ClusterHandle
 from support.tasks import apply, job_task, run_names, runs, status
@@ -37,7 +38,7 @@ def test_run_now_fires_one_manual_run_per_token(
         message="second manual run",
     )
     assert len(run_names(cluster, namespace, "manual")) == 2
-    assert status(cluster, namespace, "manual")["handledRequests"]["runNow"] == "t2"
+    assert status(cluster, namespace, "manual")["handledRequests"]["runNow"] == token_digest("t2")
 
 
 def test_backfill_fires_every_tick_of_the_interval_once(

@@ -28,10 +28,11 @@ def task(
     resumed_at: float = T0 - 30,
     generation: int = 1,
     annotations: dict[str, str] | None = None,
+    name: str = "report",
     **extra: Any,
 ) -> TaskInput:
     return TaskInput(
-        name="report",
+        name=name,
         namespace="team-a",
         uid="7f1c2d3e-0000-4000-8000-000000000001",
         generation=generation,

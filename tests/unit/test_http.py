@@ -1,18 +1,27 @@
-"""kron.http answers probes and scrapes the way Kubernetes and Prometheus expect.
+"""kron.http answers probes and scrapes the way Kubernetes and Prometheus expect, and no
+client can make it hold the event loop.
 
-The server binds a real local port (port 0), and a real HTTP client asks it; no cluster.
+The server binds a real local port (port 0), and real clients ask it; no cluster.
+Nothing here asserts on durations: what happened is counted (renderings, answers by
+status, refusals by reason) and the order of events is observed from the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import socket
+import sys
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
-from kron.http import HttpServer, start_http
+from kron.http import HttpLimits, HttpServer, start_http
+from kron.http.scrape import RENDER_SWITCH_INTERVAL, MetricsPage, accepts_gzip
 from kron.metrics import Metrics
+from support.http import GUARD, Broken, Gate, fetch
+from support.wait import async_wait_until
 
 
 class Probe:
@@ -50,14 +59,6 @@ async def server(metrics: Metrics, live: Probe, ready: Probe) -> AsyncIterator[H
     await started.stop()
 
 
-async def fetch(server: HttpServer, path: str) -> tuple[int, str, str]:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{server.port}{path}") as response,
-    ):
-        return response.status, response.headers.get("Content-Type", ""), await response.text()
-
-
 async def test_port_zero_binds_a_free_port_that_answers(server: HttpServer) -> None:
     assert server.port > 0
     status, _, _ = await fetch(server, "/healthz")
@@ -69,7 +70,8 @@ async def test_metrics_are_prometheus_text_from_the_private_registry(
 ) -> None:
     metrics.leader.set(1)
     metrics.leader_transitions.inc()
-    status, content_type, body = await fetch(server, "/metrics")
+    status, headers, body = await fetch(server, "/metrics")
+    content_type = headers["Content-Type"]
     assert status == 200
     assert content_type.startswith("text/plain")
     assert "version=0.0.4" in content_type
@@ -80,21 +82,28 @@ async def test_metrics_are_prometheus_text_from_the_private_registry(
     assert "python_gc_objects_collected_total" not in body
 
 
-async def test_metrics_reflect_changes_between_scrapes(
-    server: HttpServer, metrics: Metrics
+async def test_metrics_reflect_changes_between_scrapes_once_the_cache_is_past(
+    metrics: Metrics, live: Probe, ready: Probe
 ) -> None:
-    _, _, before = await fetch(server, "/metrics")
-    metrics.synced.set(1)
-    _, _, after = await fetch(server, "/metrics")
+    server = await start_http(
+        0, metrics, live, ready, host="127.0.0.1", limits=HttpLimits(metrics_cache_seconds=0)
+    )
+    try:
+        _, _, before = await fetch(server, "/metrics")
+        metrics.synced.set(1)
+        _, _, after = await fetch(server, "/metrics")
+    finally:
+        await server.stop()
+    assert server.renders == 2
     assert "kron_synced 0.0" in before.splitlines()
     assert "kron_synced 1.0" in after.splitlines()
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 async def test_a_passing_probe_answers_200_ok(server: HttpServer, path: str) -> None:
-    status, content_type, body = await fetch(server, path)
+    status, headers, body = await fetch(server, path)
     assert (status, body.strip()) == (200, "ok")
-    assert content_type.startswith("text/plain")
+    assert headers["Content-Type"].startswith("text/plain")
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
@@ -162,3 +171,241 @@ async def test_an_explicit_port_is_the_one_bound(
         assert (await fetch(started, "/healthz"))[0] == 200
     finally:
         await started.stop()
+
+
+# -- /metrics off the event loop, shared, cached, bounded ---------------------------------
+
+
+def rejected(metrics: Metrics, reason: str) -> float:
+    return metrics.registry.get_sample_value("kron_http_rejected_total", {"reason": reason}) or 0
+
+
+def per_task_metrics(tasks: int) -> Metrics:
+    metrics = Metrics(per_task=True)
+    for i in range(tasks):
+        metrics.fired(f"team-{i % 7}", f"task-{i}", "schedule", 0.01, 1.7e9)
+    return metrics
+
+
+async def test_concurrent_scrapes_share_one_rendering_while_the_loop_stays_free(
+    live: Probe, ready: Probe
+) -> None:
+    metrics = per_task_metrics(500)
+    gate = Gate(asyncio.get_running_loop())
+    metrics.registry.register(gate)
+    scrapers = 12
+    limits = HttpLimits(
+        metrics_cache_seconds=3600, scrapes_in_flight=scrapers, scrape_burst=scrapers + 1
+    )
+    server = await start_http(0, metrics, live, ready, host="127.0.0.1", limits=limits)
+    ticks = 0
+
+    async def ticker() -> None:  # stands for the dispatcher and the Lease renewal
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        scrapes = [asyncio.create_task(fetch(server, "/metrics")) for _ in range(scrapers)]
+        await asyncio.wait_for(gate.entered.wait(), GUARD)
+        # The rendering is held in its thread; meanwhile the loop runs other work and
+        # the probes answer.
+        ticks_then = ticks
+        for path in ("/healthz", "/readyz"):
+            assert (await fetch(server, path))[0] == 200
+        await async_wait_until(lambda: ticks > ticks_then + 10, timeout=GUARD, message="ticks")
+        assert gate.waiting, "the rendering was not held while the loop ran: it ran on the loop"
+        assert not any(scrape.done() for scrape in scrapes)
+        gate.open()
+        answers = await asyncio.wait_for(asyncio.gather(*scrapes), GUARD)
+        # A scrape after the rendering is served from the cache.
+        answers.append(await fetch(server, "/metrics"))
+    finally:
+        ticking.cancel()
+        gate.open()
+        await server.stop()
+    assert {status for status, _, _ in answers} == {200}
+    assert len({body for _, _, body in answers}) == 1
+    assert "gate_open 1.0" in answers[0][2].splitlines()
+    assert 'kron_task_fires_total{namespace="team-3",task="task-3"} 1.0' in answers[0][2]
+    assert (gate.collections, server.renders) == (1, 1)
+
+
+async def test_a_rendering_runs_with_a_short_switch_interval_then_restores_it(
+    metrics: Metrics, live: Probe, ready: Probe
+) -> None:
+    before = sys.getswitchinterval()
+    gate = Gate(asyncio.get_running_loop())
+    gate.open()
+    metrics.registry.register(gate)
+    server = await start_http(0, metrics, live, ready, host="127.0.0.1")
+    try:
+        assert (await fetch(server, "/metrics"))[0] == 200
+    finally:
+        await server.stop()
+    assert gate.switch_interval == min(before, RENDER_SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == before
+
+
+async def test_scrapes_beyond_those_in_flight_are_refused_at_once_with_503(
+    metrics: Metrics, live: Probe, ready: Probe
+) -> None:
+    gate = Gate(asyncio.get_running_loop())
+    metrics.registry.register(gate)
+    limits = HttpLimits(metrics_cache_seconds=3600, scrapes_in_flight=2, scrape_burst=100)
+    server = await start_http(0, metrics, live, ready, host="127.0.0.1", limits=limits)
+    try:
+        scrapes = [asyncio.create_task(fetch(server, "/metrics")) for _ in range(6)]
+        await asyncio.wait_for(gate.entered.wait(), GUARD)
+        await async_wait_until(
+            lambda: sum(s.done() for s in scrapes) == 4, timeout=GUARD, message="4 refused"
+        )
+        refused = [s.result() for s in scrapes if s.done()]
+        assert gate.waiting  # refused while the rendering was still held
+        gate.open()
+        served = await asyncio.wait_for(
+            asyncio.gather(*(s for s in scrapes if not s.done())), GUARD
+        )
+    finally:
+        gate.open()
+        await server.stop()
+    assert [status for status, _, _ in refused] == [503] * 4
+    assert all(headers["Retry-After"] == "1" for _, headers, _ in refused)
+    assert [status for status, _, _ in served] == [200, 200]
+    assert rejected(metrics, "busy") == 4
+    assert server.renders == 1
+
+
+async def test_scrapes_over_the_rate_get_429(metrics: Metrics, live: Probe, ready: Probe) -> None:
+    limits = HttpLimits(metrics_cache_seconds=3600, scrape_burst=3, scrapes_per_second=1e-6)
+    server = await start_http(0, metrics, live, ready, host="127.0.0.1", limits=limits)
+    try:
+        statuses = [(await fetch(server, "/metrics"))[0] for _ in range(5)]
+        probes = [(await fetch(server, "/healthz"))[0] for _ in range(5)]
+    finally:
+        await server.stop()
+    assert statuses == [200, 200, 200, 429, 429]
+    assert probes == [200] * 5  # probes are never rate-limited
+    assert rejected(metrics, "rate_limited") == 2
+    assert server.renders == 1
+
+
+async def test_a_failing_rendering_answers_500_in_one_line_and_is_not_cached(
+    metrics: Metrics, live: Probe, ready: Probe, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = Broken()
+    metrics.registry.register(broken)
+    limits = HttpLimits(metrics_cache_seconds=3600)
+    server = await start_http(0, metrics, live, ready, host="127.0.0.1", limits=limits)
+    try:
+        failed = await fetch(server, "/metrics")
+        broken.broken = False
+        fixed = await fetch(server, "/metrics")
+    finally:
+        await server.stop()
+    assert failed[0] == 500
+    assert fixed[0] == 200
+    assert "broken 0.0" in fixed[2].splitlines()
+    assert server.renders == 2
+    assert rejected(metrics, "error") == 1
+    lines = [r for r in caplog.records if "collector exploded" in r.getMessage()]
+    assert len(lines) == 1
+    assert lines[0].exc_info is None
+    assert "\n" not in lines[0].getMessage()
+
+
+async def test_gzip_is_served_to_clients_that_ask_for_it(
+    server: HttpServer, metrics: Metrics
+) -> None:
+    url = f"http://127.0.0.1:{server.port}/metrics"
+    async with aiohttp.ClientSession(auto_decompress=False) as session:
+        async with session.get(url, headers={"Accept-Encoding": "gzip"}) as response:
+            zipped = await response.read()
+            zipped_headers = response.headers
+        async with session.get(url, headers={"Accept-Encoding": "identity"}) as response:
+            plain = await response.read()
+            plain_headers = response.headers
+    assert zipped_headers["Content-Encoding"] == "gzip"
+    assert "Content-Encoding" not in plain_headers
+    assert gzip.decompress(zipped) == plain
+    assert int(zipped_headers["Content-Length"]) == len(zipped) < len(plain)
+    assert zipped_headers["Vary"] == plain_headers["Vary"] == "Accept-Encoding"
+
+
+@pytest.mark.parametrize(
+    ("header", "gzipped"),
+    [
+        ("gzip", True),
+        ("gzip, deflate", True),
+        ("deflate, GZIP;q=0.5", True),
+        ("*", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("*;q=0", False),
+        ("identity", False),
+        ("", False),
+        ("gzip;q=nonsense", False),
+    ],
+)
+def test_accept_encoding_is_read_as_rfc_9110_says(header: str, gzipped: bool) -> None:
+    assert accepts_gzip(header) is gzipped
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/metrics"), ("HEAD", "/healthz")])
+async def test_only_get_is_answered(server: HttpServer, method: str, path: str) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, f"http://127.0.0.1:{server.port}{path}") as response,
+    ):
+        assert response.status == 405
+        assert response.headers["Allow"] == "GET"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_page_is_reused_for_cache_seconds_after_its_rendering() -> None:
+    metrics = Metrics()
+    clock = FakeClock()
+    page = MetricsPage(metrics.registry, cache_seconds=1.0, clock=clock)
+    try:
+        first = await page.get()
+        metrics.synced.set(1)
+        clock.now += 0.999
+        cached = await page.get()
+        clock.now += 0.001
+        fresh = await page.get()
+    finally:
+        page.close()
+    assert cached is first
+    assert b"kron_synced 0.0" in first.text
+    assert b"kron_synced 1.0" in fresh.text
+    assert gzip.decompress(fresh.gzipped) == fresh.text
+    assert page.renders == 2
+
+
+async def test_a_scraper_that_hangs_up_does_not_cancel_the_others_rendering() -> None:
+    metrics = Metrics()
+    gate = Gate(asyncio.get_running_loop())
+    metrics.registry.register(gate)
+    page = MetricsPage(metrics.registry, cache_seconds=3600)
+    try:
+        leaving = asyncio.create_task(page.get())
+        staying = asyncio.create_task(page.get())
+        await asyncio.wait_for(gate.entered.wait(), GUARD)
+        leaving.cancel()
+        gate.open()
+        got = await asyncio.wait_for(staying, GUARD)
+    finally:
+        gate.open()
+        page.close()
+    assert leaving.cancelled()
+    assert b"gate_open 1.0" in got.text
+    assert page.renders == 1

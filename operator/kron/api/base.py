@@ -31,12 +31,22 @@ def format_time(value: datetime) -> str:
     return text.removesuffix("+00:00") + "Z"
 
 
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+
 def _require_offset(value: datetime) -> datetime:
     # RFC 3339 has no local times; the API server rejects them too, so a naive value
     # can only come from Python callers, where guessing a zone would hide a bug.
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("time must carry a UTC offset or Z (RFC 3339)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # The API server admits 0001-01-01T00:00:00+01:00 and 9999-12-31T23:59:59-05:00,
+        # which lie outside what datetime holds in UTC. Both are far outside the years
+        # ticks exist in (1800-9998), so the nearest instant means the same.
+        return EARLIEST if value.year == 1 else LATEST
 
 
 UtcDateTime = Annotated[

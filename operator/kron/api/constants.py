@@ -16,9 +16,14 @@ SHORT_NAME: Final = "stask"
 CATEGORY: Final = "kron"
 CRD_NAME: Final = f"{PLURAL}.{GROUP}"
 
+# Labels and annotations with this prefix are kron's own; templates may not set them.
+RESERVED_PREFIX: Final = f"{GROUP}/"
+
 # Labels on every run (Job or Pod).
 LABEL_TASK: Final = f"{GROUP}/task"
 LABEL_TASK_UID: Final = f"{GROUP}/task-uid"
+LABEL_SHARD: Final = f"{GROUP}/shard"
+"""The task's shard bucket (0-255), so that each shard watches only its runs."""
 
 # Annotations on every run.
 ANN_SCHEDULED_TIME: Final = f"{GROUP}/scheduled-time"
@@ -41,5 +46,25 @@ MAX_EXCLUDE_SCHEDULES: Final = 16
 MAX_EXPRESSION_LENGTH: Final = 256
 MAX_TIME_ZONE_LENGTH: Final = 64
 MAX_JITTER_SECONDS: Final = 86_400
+MAX_DEADLINE_SECONDS: Final = 10 * 366 * 86_400
+"""startingDeadlineSeconds: ten years is already "no deadline" for any schedule."""
+MAX_BACKOFF_SECONDS: Final = 366 * 86_400
+"""retryPolicy.backoff initialSeconds and maxSeconds: a retry a year later at most."""
+MAX_BACKOFF_MULTIPLIER: Final = 100.0
 MAX_HISTORY: Final = 10
+MAX_RETRIES: Final = 100
 MAX_UPCOMING: Final = 5
+MAX_ACTIVE_RUNS: Final = 100
+"""Most runs of one task at once, whatever its concurrencyPolicy: a tick that would
+start one more is skipped (reason TooManyActive). Keeps status.active bounded."""
+MAX_PENDING: Final = 100
+"""Most ticks waiting in status.pending (the queued tick and retries): a failed run
+whose retry would make one more fails for good instead."""
+MAX_MESSAGE_LENGTH: Final = 1024
+"""Characters of any message kron stores in a status (conditions, history)."""
+MAX_TOKEN_LENGTH: Final = 64
+"""status.handledRequests keeps digests (sha256:...), never the annotations' values."""
+MAX_STATUS_BYTES: Final = 96 * 1024
+"""What a task's status can reach as JSON, whatever the input (etcd's limit for a
+whole object is 1.5 MiB); tests/unit/planner/test_status_bounds.py builds the
+largest one."""

@@ -2,6 +2,7 @@
 
     python -m kron.api.crd            print the CRD
     python -m kron.api.crd --write    write crds/, the chart's copy and the README section
+                                      (and the admission policy's files: kron.api.policy)
     python -m kron.api.crd --check    fail (exit 1) if any of them is stale
 
 ``make manifests`` and ``make verify`` run the last two from the repository root.
@@ -26,6 +27,7 @@ from kron.api.constants import (
     SINGULAR,
     VERSION,
 )
+from kron.api.policy import generated as policy_files
 from kron.api.reference import render_reference, replace_section
 from kron.api.schema import to_structural
 from kron.api.spec import ScheduledTaskSpec
@@ -176,6 +178,7 @@ def generated_files(root: Path) -> dict[Path, str]:
         root / CRD_PATH: crd,
         root / CHART_CRD_PATH: crd,
         readme: render_readme(readme.read_text(encoding="utf-8")),
+        **policy_files.generated_files(root),
     }
 
 

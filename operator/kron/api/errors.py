@@ -45,7 +45,9 @@ def field_errors(error: ValidationError) -> list[FieldError]:
         context = detail.get("ctx") or {}
         if "subpath" in context:
             # An error deep inside a free-form template: extend the path, keep the detail.
-            path = f"{path}.{context['subpath']}" if path else str(context["subpath"])
+            subpath = str(context["subpath"])
+            if subpath:
+                path = f"{path}.{subpath}" if path else subpath
             message = str(context["detail"])
         problems.append(FieldError(path, message, detail["type"]))
     return problems

@@ -23,9 +23,13 @@ from pydantic_core import PydanticCustomError
 from kron.api import cel
 from kron.api.base import SchemaExtra, SpecModel, UtcDateTime, format_time
 from kron.api.constants import (
+    MAX_BACKOFF_MULTIPLIER,
+    MAX_BACKOFF_SECONDS,
+    MAX_DEADLINE_SECONDS,
     MAX_EXCLUDE_SCHEDULES,
     MAX_EXPRESSION_LENGTH,
     MAX_JITTER_SECONDS,
+    MAX_RETRIES,
     MAX_SCHEDULES,
     MAX_TIME_ZONE_LENGTH,
 )
@@ -85,12 +89,21 @@ class Backoff(SpecModel):
         )
     )
 
-    initial_seconds: int = Field(10, ge=1, description="Delay before the first retry, in seconds.")
+    initial_seconds: int = Field(
+        10, ge=1, le=MAX_BACKOFF_SECONDS, description="Delay before the first retry, in seconds."
+    )
     max_seconds: int = Field(
-        3600, ge=1, description="Longest delay between retries, in seconds (>= initialSeconds)."
+        3600,
+        ge=1,
+        le=MAX_BACKOFF_SECONDS,
+        description="Longest delay between retries, in seconds (>= initialSeconds).",
     )
     multiplier: float = Field(
-        2.0, ge=1.0, description="Factor applied to the delay after each retry (1 = constant)."
+        2.0,
+        ge=1.0,
+        le=MAX_BACKOFF_MULTIPLIER,
+        allow_inf_nan=False,
+        description="Factor applied to the delay after each retry (1 = constant).",
     )
 
     @model_validator(mode="after")
@@ -100,8 +113,13 @@ class Backoff(SpecModel):
         return self
 
     def delay_seconds(self, retry: int) -> float:
-        """Delay before retry number ``retry`` (1 for the first retry)."""
-        delay = self.initial_seconds * self.multiplier ** max(retry - 1, 0)
+        """Delay before retry number ``retry`` (1 for the first retry), saturating at
+        maxSeconds without ever computing a power that overflows."""
+        delay = float(self.initial_seconds)
+        for _ in range(max(retry - 1, 0)):
+            if delay >= self.max_seconds or self.multiplier == 1.0:
+                break
+            delay *= self.multiplier
         return float(min(delay, self.max_seconds))
 
 
@@ -111,7 +129,7 @@ class RetryPolicy(SpecModel):
     max_retries: int = Field(
         3,
         ge=0,
-        le=100,
+        le=MAX_RETRIES,
         description="How many times a failed run of one tick is retried as a new run "
         "(0 disables retries).",
     )
@@ -146,7 +164,8 @@ class ScheduledTaskSpec(SpecModel):
     schedule: ScheduleExpression | None = Field(
         None,
         description="When to run: a cron expression with 5 fields (minute hour day-of-month "
-        "month day-of-week) or 6 (seconds first), a macro (@hourly, @daily, @midnight, "
+        "month day-of-week) or 6 (seconds first; day-of-month also takes L, L-n, LW, nW, "
+        "day-of-week d#n and dL), a macro (@hourly, @daily, @midnight, "
         "@weekly, @monthly, @yearly, @annually), '@every <duration>' (units h, m, s, e.g. "
         "90s, 1h30m; counted from the Unix epoch) or '@at <RFC 3339 time>' (run once). Exactly "
         "one of schedule and schedules.",
@@ -162,7 +181,8 @@ class ScheduledTaskSpec(SpecModel):
         "UTC",
         description="IANA time zone (e.g. Europe/Paris) in which the wall-clock fields of "
         "cron expressions are read. A wall-clock time skipped by daylight saving fires once "
-        "just after the gap; one repeated fires once, unless the hour field matches every hour.",
+        "just after the gap; one repeated fires once. If the hour field matches every hour, "
+        "exactly the wall times that occur fire (a repeated one twice, a skipped one not).",
     )
     start_time: UtcDateTime | None = Field(
         None, description="Nothing fires before this instant (RFC 3339, inclusive)."
@@ -182,7 +202,8 @@ class ScheduledTaskSpec(SpecModel):
         ge=0,
         le=MAX_JITTER_SECONDS,
         description="Delay each fire by a deterministic pseudo-random amount in "
-        "[0, jitterSeconds), the same on every replica; never past the next tick.",
+        "[0, jitterSeconds), the same on every replica; reduced modulo the interval to the "
+        "next tick when that is shorter, so it spreads over the interval and never passes it.",
     )
     suspend: bool = Field(
         False,
@@ -198,6 +219,7 @@ class ScheduledTaskSpec(SpecModel):
     starting_deadline_seconds: int | None = Field(
         None,
         ge=0,
+        le=MAX_DEADLINE_SECONDS,
         description="A tick that cannot start within this many seconds of its scheduled time "
         "is counted as missed. Unset: no deadline.",
     )

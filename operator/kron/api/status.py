@@ -8,25 +8,51 @@ annotation) are the durable record; status is a summary the planner can rebuild.
 from typing import Annotated
 
 from pydantic import Field, computed_field
+from pydantic.config import JsonDict
 
 from kron.api.base import SchemaExtra, StatusModel, UtcDateTime
-from kron.api.constants import MAX_HISTORY, MAX_UPCOMING
+from kron.api.constants import (
+    MAX_ACTIVE_RUNS,
+    MAX_HISTORY,
+    MAX_MESSAGE_LENGTH,
+    MAX_PENDING,
+    MAX_TOKEN_LENGTH,
+    MAX_UPCOMING,
+)
 from kron.api.enums import ConditionStatus, PendingReason, RunKind, RunResult, Trigger
 
 _ATTEMPT = "0 for the first run of a tick, n for its n-th retry."
 
 
+def _schema_max(**limits: int) -> JsonDict:
+    """Bounds the API server enforces on what kron writes. Only in the schema: a
+    status written by an older kron may exceed them and must still be read."""
+    return dict(limits)
+
+
+_MESSAGE = _schema_max(maxLength=MAX_MESSAGE_LENGTH)
+_NAME = _schema_max(maxLength=253)
+
+
 class Condition(StatusModel):
     """One aspect of the task's state (Ready, Degraded, Stalled), as in every Kubernetes API."""
 
-    type: str = Field(description="Condition type: Ready, Degraded or Stalled.")
+    type: str = Field(
+        description="Condition type: Ready, Degraded or Stalled.",
+        json_schema_extra=_schema_max(maxLength=64),
+    )
     status: ConditionStatus = Field(description="True, False or Unknown.")
     reason: str = Field(
         "",
         description="One CamelCase word for the state, e.g. Scheduled, Suspended, Completed, "
-        "InvalidSchedule, InvalidTimeZone, TooManyFailures.",
+        "InvalidSchedule, InvalidTimeZone, TooManyFailures, InternalError.",
+        json_schema_extra=_schema_max(maxLength=64),
     )
-    message: str = Field("", description="Human-readable details.")
+    message: str = Field(
+        "",
+        description=f"Human-readable details (at most {MAX_MESSAGE_LENGTH} characters).",
+        json_schema_extra=_MESSAGE,
+    )
     last_transition_time: UtcDateTime | None = Field(None, description="When status last changed.")
     observed_generation: int | None = Field(
         None, ge=0, description="The metadata.generation this condition was computed from."
@@ -36,9 +62,11 @@ class Condition(StatusModel):
 class ActiveRun(StatusModel):
     """A run (Job or Pod) that has not finished."""
 
-    name: str = Field(description="Name of the Job or Pod.")
+    name: str = Field(description="Name of the Job or Pod.", json_schema_extra=_NAME)
     kind: RunKind = Field(description="Job or Pod.")
-    uid: str | None = Field(None, description="UID of the Job or Pod.")
+    uid: str | None = Field(
+        None, description="UID of the Job or Pod.", json_schema_extra=_schema_max(maxLength=64)
+    )
     scheduled_time: UtcDateTime = Field(description="Nominal time of the tick this run is for.")
     attempt: int = Field(0, ge=0, description=_ATTEMPT)
 
@@ -50,6 +78,7 @@ class PendingRun(StatusModel):
         None,
         description="Name the run will get, when it is not derived from the tick (a queued "
         "manual run).",
+        json_schema_extra=_NAME,
     )
     scheduled_time: UtcDateTime = Field(description="Nominal time of the tick.")
     attempt: int = Field(0, ge=0, description=_ATTEMPT)
@@ -72,14 +101,20 @@ class HistoryEntry(StatusModel):
 
     scheduled_time: UtcDateTime = Field(description="Nominal time of the tick.")
     name: str | None = Field(
-        None, description="The run's Job or Pod name; unset when no run was created."
+        None,
+        description="The run's Job or Pod name; unset when no run was created.",
+        json_schema_extra=_NAME,
     )
     attempt: int = Field(0, ge=0, description=_ATTEMPT)
     trigger: Trigger = Field(description="Why the tick was handled.")
     result: RunResult = Field(description="Succeeded, Failed, Missed, Skipped or Excluded.")
     start_time: UtcDateTime | None = Field(None, description="When the run was created.")
     completion_time: UtcDateTime | None = Field(None, description="When the run finished.")
-    message: str | None = Field(None, description="Why it ended this way, in a few words.")
+    message: str | None = Field(
+        None,
+        description=f"Why it ended this way (at most {MAX_MESSAGE_LENGTH} characters).",
+        json_schema_extra=_MESSAGE,
+    )
 
 
 class RunCounts(StatusModel):
@@ -101,16 +136,32 @@ class HandledRequests(StatusModel):
     cleaned up from the cluster and from history.
     """
 
-    run_now: str | None = Field(None, description="Last handled kron.dev/run-now token.")
+    run_now: str | None = Field(
+        None,
+        json_schema_extra=_schema_max(maxLength=MAX_TOKEN_LENGTH),
+        description="Digest (sha256:...) of the last handled kron.dev/run-now token.",
+    )
     backfill: str | None = Field(
-        None, description="Last handled kron.dev/backfill interval (<from>/<to>)."
+        None,
+        json_schema_extra=_schema_max(maxLength=MAX_TOKEN_LENGTH),
+        description="Digest (sha256:...) of the last handled kron.dev/backfill value.",
+    )
+    backfill_start: UtcDateTime | None = Field(
+        None, description="Start of the backfill in progress (from its <from>)."
+    )
+    backfill_end: UtcDateTime | None = Field(
+        None, description="End of the backfill in progress (from its <to>)."
     )
     backfill_cursor: UtcDateTime | None = Field(
         None,
         description="Nominal time of the newest tick of that backfill already fired; the "
         "backfill is complete when it reaches the interval's end.",
     )
-    resume: str | None = Field(None, description="Last handled kron.dev/resume token.")
+    resume: str | None = Field(
+        None,
+        json_schema_extra=_schema_max(maxLength=MAX_TOKEN_LENGTH),
+        description="Digest (sha256:...) of the last handled kron.dev/resume token.",
+    )
 
 
 _CONDITIONS_LIST = SchemaExtra(
@@ -126,12 +177,15 @@ class ScheduledTaskStatus(StatusModel):
     )
     conditions: Annotated[list[Condition], _CONDITIONS_LIST] = Field(
         default_factory=list,
+        json_schema_extra=_schema_max(maxItems=8),
         description="Ready (schedule valid and tracked), Degraded (last run failed after "
         "retries) and Stalled (kstatus: cannot progress until the spec changes or it is "
         "resumed).",
     )
     schedule_summary: str | None = Field(
-        None, description="The schedule in short, for the SCHEDULE column of kubectl get."
+        None,
+        description="The schedule in short, for the SCHEDULE column of kubectl get.",
+        json_schema_extra=_schema_max(maxLength=320),
     )
     next_schedule_time: UtcDateTime | None = Field(
         None, description="When the task fires next (after jitter)."
@@ -150,9 +204,16 @@ class ScheduledTaskStatus(StatusModel):
     consecutive_failures: int = Field(
         0, ge=0, description="Failed runs (retries exhausted) since the last success."
     )
-    active: list[ActiveRun] = Field(default_factory=list, description="Runs not finished.")
+    active: list[ActiveRun] = Field(
+        default_factory=list,
+        description=f"Runs not finished (at most {MAX_ACTIVE_RUNS}: a task never has more "
+        "runs at once).",
+        json_schema_extra=_schema_max(maxItems=MAX_ACTIVE_RUNS),
+    )
     pending: list[PendingRun] = Field(
-        default_factory=list, description="The queued tick and the next retry, if any."
+        default_factory=list,
+        description=f"The queued tick and the retries waiting, if any (at most {MAX_PENDING}).",
+        json_schema_extra=_schema_max(maxItems=MAX_PENDING),
     )
     history: list[HistoryEntry] = Field(
         default_factory=list,

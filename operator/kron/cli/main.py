@@ -20,6 +20,7 @@ from kron.cli.errors import CliError, UsageError, one_line
 from kron.cli.parsing import Parser
 from kron.cli.run import run_main
 from kron.cli.timefmt import parse_instant
+from kron.cli.ui import add_parser as add_ui_parser
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -177,6 +178,8 @@ def build_parser(prog: str, *, plugin: bool) -> Parser:
     if not plugin:
         _verb(verbs, "crd", "kron.cli.local:crd_command", "Print the ScheduledTask CRD (YAML).")
     _add_cluster_verbs(verbs)
+    if not plugin:
+        add_ui_parser(verbs)
     return parser
 
 

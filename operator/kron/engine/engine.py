@@ -14,23 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
-
-from kron.api import RunKind, ScheduledTaskSpec, field_errors
-from kron.api.constants import GROUP, LABEL_TASK_UID
+from kron.api import RunKind
 from kron.engine.events import EventRecorder
 from kron.engine.executor import Executor, backoff
-from kron.engine.index import TaskEntry, resource_version
+from kron.engine.faults import Faults, Stage, retry_delay
+from kron.engine.index import TaskEntry
+from kron.engine.intake import reserved_event
+from kron.engine.observing import TaskIndex, where
 from kron.engine.pool import Lane, WorkPool
+from kron.engine.runwatch import RunWatches
+from kron.engine.takeover import first_plan_at
 from kron.engine.timers import Timers
-from kron.k8s.api import ApiError, KubeApi, all_runs_path, task_path
-from kron.k8s.runs import TaskRef, observe_run, parse_time, task_uid_of
+from kron.k8s.api import ApiError, KubeApi, task_path
 from kron.metrics import Metrics
 from kron.planner import (
     ObservedRun,
@@ -38,9 +39,11 @@ from kron.planner import (
     Reason,
     RunPhase,
     TaskInput,
+    internal_error_plan,
     invalid_plan,
     plan,
 )
+from kron.planner.budget import Budget
 from kron.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,13 +53,15 @@ PLAN_BATCH = 16
 """Tasks planned per dispatcher turn before yielding to the workers. Small, so a
 herd's first creates are on the wire while the rest is still being planned: with
 256, a 1,000-task herd sent its first create only after ~1 s of planning."""
+PLAN_BUDGET = 0.05
+"""Seconds one task's plan may take before its longer work stops for this pass
+(counts become lower bounds, a backfill continues on the next pass)."""
+TURN_BUDGET = 0.05
+"""Seconds of planning per dispatcher turn, whatever the batch: the event loop also
+renews the Lease and sends the runs, so no turn may hold it for long."""
 SYNC_BACKOFF_CAP = 15.0
 HEARTBEAT_SECONDS = 5.0
 """The dispatcher turns at least this often, leading or standing by (liveness)."""
-
-
-def shard_of(uid: str, count: int) -> int:
-    return int(hashlib.sha256(uid.encode()).hexdigest()[:8], 16) % count
 
 
 class Engine:
@@ -67,13 +72,18 @@ class Engine:
         settings: Settings,
         *,
         clock: Callable[[], float] = time.time,
+        watch_api: KubeApi | None = None,
     ) -> None:
+        """`watch_api`: the connection the runs' watches hold open (its own pool, so
+        that long-lived watches never take a connection the creates need)."""
         self.api = api
         self.metrics = metrics
         self.settings = settings
         self.clock = clock
-        self.tasks: dict[str, TaskEntry] = {}
-        self._orphans: dict[str, dict[str, ObservedRun]] = {}
+        self.faults = Faults(metrics)
+        self.index = TaskIndex(self)
+        self.tasks: dict[str, TaskEntry] = self.index.tasks
+        self.run_watches = RunWatches(watch_api or api, self.index, settings)
         weights = settings.weights
         self.timers = Timers(group=self._namespace_of, weights=weights)
         self.pool = WorkPool(
@@ -94,7 +104,13 @@ class Engine:
             clock=clock,
         )
         self.executor = Executor(
-            self, api=api, pool=self.pool, metrics=metrics, events=self.events, clock=clock
+            self,
+            api=api,
+            pool=self.pool,
+            metrics=metrics,
+            events=self.events,
+            faults=self.faults,
+            clock=clock,
         )
         self._nudge = asyncio.Event()
         self._leading = asyncio.Event()
@@ -105,13 +121,6 @@ class Engine:
         self.heartbeat = time.monotonic()
 
     # -- which tasks are ours --
-
-    def _mine(self, uid: str, namespace: str | None) -> bool:
-        if self.settings.namespaces and namespace not in self.settings.namespaces:
-            return False
-        return self.settings.shard_count == 1 or (
-            shard_of(uid, self.settings.shard_count) == self.settings.shard_index
-        )
 
     def _namespace_of(self, uid: str) -> str:
         entry = self.tasks.get(uid)
@@ -125,106 +134,11 @@ class Engine:
 
     def observe_task(self, event_type: str | None, obj: dict[str, Any]) -> None:
         """A ScheduledTask as listed or watched (or returned by a write)."""
-        meta = obj.get("metadata") or {}
-        uid = meta.get("uid")
-        if not uid or not self._mine(uid, meta.get("namespace")):
-            return
-        if event_type == "DELETED":
-            self._forget(uid)
-            return
-        entry = self.tasks.get(uid)
-        rv = resource_version(obj)
-        if entry is not None and rv is not None and entry.rv is not None and rv <= entry.rv:
-            return  # older than what a list or our own write already showed
-        new = entry is None
-        if entry is None:
-            entry = TaskEntry(ref=TaskRef(meta.get("namespace", ""), meta.get("name", ""), uid))
-            entry.runs = self._orphans.pop(uid, {})
-            self.tasks[uid] = entry
-        entry.rv = rv
-        entry.set_persisted(obj.get("status") or {}, keep_intent=self.leading and not new)
-        if new or not self.leading:
-            entry.reset_status()
-        entry.created = parse_time(meta.get("creationTimestamp")) or self.clock()
-        if meta.get("deletionTimestamp"):
-            entry.terminating = True
-            self.timers.cancel(uid)
-            return
-        annotations = {
-            k: v for k, v in (meta.get("annotations") or {}).items() if k.startswith(f"{GROUP}/")
-        }
-        generation = int(meta.get("generation") or 0)
-        changed = new or generation != entry.generation or annotations != entry.annotations
-        entry.annotations = annotations
-        if new or generation != entry.generation:
-            entry.generation = generation
-            self._parse_spec(entry, obj.get("spec") or {})
-        if changed:
-            self.wake(uid)
-
-    def _parse_spec(self, entry: TaskEntry, raw: dict[str, Any]) -> None:
-        try:
-            entry.set_spec(ScheduledTaskSpec.model_validate(raw), raw)
-            entry.invalid = None
-        except ValidationError as err:
-            problems = field_errors(err)
-            kinds = {p.type for p in problems}
-            if "invalid_time_zone" in kinds:
-                reason = Reason.INVALID_TIME_ZONE
-            elif "invalid_schedule" in kinds:
-                reason = Reason.INVALID_SCHEDULE
-            else:
-                reason = Reason.INVALID_SPEC
-            message = "; ".join(f"spec.{p.path}: {p.message}" for p in problems)[:1000]
-            entry.set_spec(None, raw)
-            entry.invalid = (reason, message)
+        self.index.observe_task(event_type, obj)
 
     def observe_run(self, kind: RunKind, event_type: str | None, obj: dict[str, Any]) -> None:
-        """A Job or Pod carrying a task's UID, as listed, watched or just created."""
-        uid = task_uid_of(obj)
-        if uid is None or not self._mine(uid, (obj.get("metadata") or {}).get("namespace")):
-            return
-        run = observe_run(kind, obj)
-        if run is None:
-            return
-        entry = self.tasks.get(uid)
-        runs = entry.runs if entry is not None else self._orphans.setdefault(uid, {})
-        old = runs.get(run.name)
-        if event_type == "DELETED":
-            runs.pop(run.name, None)
-            if entry is not None:
-                entry.run_rvs.pop(run.name, None)
-                entry.deleting.discard(run.name)
-                if run.trigger in SCHEDULED_TRIGGERS:
-                    entry.tombstone = max(entry.tombstone or run.nominal, run.nominal)
-                if old is not None and old.phase is RunPhase.ACTIVE:
-                    self.wake(uid)
-            return
-        rv = resource_version(obj)
-        if entry is not None and rv is not None:
-            known = entry.run_rvs.get(run.name)
-            if known is not None and rv <= known:
-                return
-            entry.run_rvs[run.name] = rv
-        runs[run.name] = run
-        if entry is None:
-            return
-        finished = old is not None and old.phase is RunPhase.ACTIVE
-        if self.leading and finished and run.phase is not RunPhase.ACTIVE:
-            # Counted once, by the replica that acts on it (standbys see the same watch).
-            self.metrics.runs_finished.labels(entry.ref.namespace, str(run.phase)).inc()
-            if run.finished is not None and run.created is not None:
-                self.metrics.run_duration.labels(str(run.phase)).observe(
-                    max(0.0, run.finished - run.created)
-                )
-        if old is None or old.phase is not run.phase or old.deleting != run.deleting:
-            self.wake(uid)
-
-    def _forget(self, uid: str) -> None:
-        self.tasks.pop(uid, None)
-        self._orphans.pop(uid, None)
-        self.timers.cancel(uid)
-        self.events.forget(uid)
+        """A Job or Pod carrying kron's label, as listed, watched or just created."""
+        self.index.observe_run(kind, event_type, obj)
 
     # -- the initial list --
 
@@ -244,7 +158,7 @@ class Engine:
                 delay = backoff(attempt, base=0.5, cap=SYNC_BACKOFF_CAP)
                 log.warning("could not load the index (retrying in %.1fs): %s", delay, err)
                 self.tasks.clear()
-                self._orphans.clear()
+                self.index.orphans.clear()
                 self.heartbeat = time.monotonic()  # alive: retrying is progress
                 await asyncio.sleep(delay)
                 attempt += 1
@@ -260,16 +174,10 @@ class Engine:
 
         Runs first: a run deleted before this list was only deleted after the
         status recording it was written, so the task list that follows shows it.
+        The runs' listing is their watches' own, so the watches go on from it.
         """
+        await self.run_watches.list()
         scopes: list[str | None] = list(self.settings.namespaces) or [None]
-        for kind in (RunKind.JOB, RunKind.POD):
-            for namespace in scopes:
-                pages = self.api.list_pages(
-                    all_runs_path(kind, namespace), label_selector=LABEL_TASK_UID
-                )
-                async for page in pages:
-                    for item in page.items:
-                        self.observe_run(kind, None, item)
         for namespace in scopes:
             async for page in self.api.list_pages(task_path(namespace)):
                 for item in page.items:
@@ -281,13 +189,14 @@ class Engine:
     # -- leadership --
 
     def lead(self) -> None:
-        """Start dispatching: every task is planned now; ticks due before are a backlog."""
+        """Start dispatching: every task that may have work now is planned now, the
+        others at their next fire time (`takeover`); ticks due before are a backlog."""
         now = self.clock()
         self.resumed_at = now
         for uid, entry in self.tasks.items():
             entry.reset_status()
             if not entry.terminating:
-                self.timers.set(uid, now)
+                self.timers.set(uid, first_plan_at(entry, now))
         self._leading.set()
         self._nudge.set()
         log.info("leading: dispatching %d tasks", len(self.tasks))
@@ -303,6 +212,7 @@ class Engine:
             entry.failures.clear()
             entry.cleanup = None
             entry.status_queued = False
+            entry.deleting.clear()
         log.info("standing by")
 
     def wake(self, uid: str, when: float | None = None) -> None:
@@ -316,6 +226,7 @@ class Engine:
         async with asyncio.TaskGroup() as group:
             group.create_task(self.pool.run())
             group.create_task(self._dispatch())
+            group.create_task(self.run_watches.run())
 
     async def _dispatch(self) -> None:
         while True:
@@ -326,12 +237,7 @@ class Engine:
                     await asyncio.wait_for(self._leading.wait(), timeout=HEARTBEAT_SECONDS)
                 continue
             now = self.clock()
-            due = self.timers.pop_due(now, PLAN_BATCH)
-            # A full batch means more may be due (a herd): keep the workers on creates.
-            self.pool.hold(len(due) == PLAN_BATCH)
-            if due:
-                for uid in due:
-                    self._plan_task(uid, now)
+            if self._plan_due(now):
                 await asyncio.sleep(0)
                 continue
             nxt = self.timers.next_time()
@@ -343,21 +249,68 @@ class Engine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._nudge.wait(), timeout=timeout)
 
+    def _plan_due(self, now: float) -> bool:
+        """Plan up to PLAN_BATCH due tasks, within TURN_BUDGET; True if any was due."""
+        started = time.perf_counter()
+        planned = 0
+        while planned < PLAN_BATCH and time.perf_counter() - started < TURN_BUDGET:
+            due = self.timers.pop_due(now, 1)
+            if not due:
+                break
+            self._plan_task(due[0], now)
+            planned += 1
+        # More due after this turn (a herd): keep the workers on creates meanwhile.
+        nxt = self.timers.next_time()
+        self.pool.hold(planned > 0 and nxt is not None and nxt <= now)
+        return planned > 0
+
     def _plan_task(self, uid: str, now: float) -> None:
+        """Plan one task inside its fault boundary: whatever fails stays with it."""
         entry = self.tasks.get(uid)
         if entry is None or entry.terminating:
             return
+        try:
+            wake = self._plan_entry(entry, now)
+        except Exception as err:
+            wake = self._plan_failed(entry, Stage.PLAN, err, now)
+        else:
+            entry.fault_streak = 0
+        self.timers.set(uid, wake)
+
+    def _plan_failed(self, entry: TaskEntry, stage: Stage, err: Exception, now: float) -> float:
+        """Report the fault on the task and retry it later, with capped backoff."""
+        message = self.faults.report(stage, where(entry.ref), err)
+        entry.fault_streak += 1
+        try:
+            self._apply(entry, internal_error_plan(entry.status, entry.generation, message, now))
+        except Exception as again:
+            self.faults.report(Stage.RECORD, where(entry.ref), again)
+        return now + retry_delay(entry.fault_streak)
+
+    def _plan_entry(self, entry: TaskEntry, now: float) -> float | None:
+        """Plan `entry` now; returns when to plan it next."""
+        if entry.raw_spec is not None:  # reading the spec failed inside kron: again
+            self.index.read_spec(entry, json.loads(entry.raw_spec))
+        if entry.invalid is not None and entry.invalid[0] == Reason.INTERNAL_ERROR:
+            raise RuntimeError(entry.invalid[1])
         spec = entry.spec
         if spec is None:
             reason, message = entry.invalid or (Reason.INVALID_SPEC, "spec missing")
             self._apply(entry, invalid_plan(entry.status, entry.generation, reason, message, now))
-            return
+            return None
+        if entry.reserved:
+            self.events.record(entry.ref, reserved_event(entry.reserved))
+            entry.reserved = None
+        # A task whose last passes failed inside kron could not fire meanwhile: the
+        # ticks due since are a backlog for its catchUpPolicy, as after downtime.
+        resumed_at = now if entry.fault_streak else self.resumed_at
         started = time.perf_counter()
+        budget = Budget(expired=lambda: time.perf_counter() - started > PLAN_BUDGET)
         result = plan(
             TaskInput(
                 name=entry.ref.name,
                 namespace=entry.ref.namespace,
-                uid=uid,
+                uid=entry.ref.uid,
                 generation=entry.generation,
                 created=entry.created,
                 spec=spec,
@@ -365,15 +318,18 @@ class Engine:
                 annotations=entry.annotations,
                 runs=tuple(entry.runs.values()),
                 failures=tuple(entry.failures),
-                resumed_at=self.resumed_at,
+                resumed_at=resumed_at,
                 tombstone=entry.tombstone,
             ),
             now,
+            budget,
         )
         self.metrics.plan_duration.observe(time.perf_counter() - started)
+        if budget.exhausted:
+            self.metrics.plan_budget_exhausted.inc()
         entry.failures.clear()
         self._apply(entry, result)
-        self.timers.set(uid, result.wake_at)
+        return result.wake_at
 
     def _apply(self, entry: TaskEntry, result: Plan) -> None:
         uid = entry.ref.uid

@@ -16,11 +16,13 @@ from typing import Any, Protocol
 
 from kron.api import RunKind
 from kron.engine.events import EventRecorder
+from kron.engine.faults import Faults, Stage, retry_delay
 from kron.engine.index import TaskEntry
 from kron.engine.pool import Lane, WorkPool
 from kron.k8s.api import ApiError, KubeApi
+from kron.k8s.observed import Ignored, read_run, run_owner
 from kron.k8s.patch import merge_patch
-from kron.k8s.runs import build_run, task_uid_of
+from kron.k8s.runs import build_run
 from kron.metrics import Metrics
 from kron.planner import CreateFailure, CreateRun, DeleteRun, EventType, FailureKind, TaskEvent
 from kron.planner.timeutil import rfc3339
@@ -59,9 +61,11 @@ class Executor:
         pool: WorkPool,
         metrics: Metrics,
         events: EventRecorder,
+        faults: Faults,
         clock: Callable[[], float],
     ) -> None:
         self._engine = engine
+        self._faults = faults
         self._api = api
         self._pool = pool
         self._metrics = metrics
@@ -83,7 +87,15 @@ class Executor:
         self, uid: str, create: CreateRun, attempt: int
     ) -> Callable[[], Awaitable[None]]:
         async def job() -> None:
-            await self._create(uid, create, attempt)
+            try:
+                await self._create(uid, create, attempt)
+            except Exception as err:
+                # A fault inside kron: the run failed (with the reason), it does not
+                # stay "in flight" and count as active forever.
+                entry = self._engine.tasks.get(uid)
+                if entry is not None:
+                    message = self._faults.report(Stage.BUILD, _where(entry), err)
+                    self._give_up(entry, create, FailureKind.REJECTED, message)
 
         return job
 
@@ -94,14 +106,27 @@ class Executor:
         pending = entry.runs.get(create.name)
         if pending is None or not pending.in_flight:
             return  # already seen (watch or another replica) or given up
-        spec = entry.spec
-        if spec is None:
+        try:
+            spec = entry.spec
+            body = build_run(entry.ref, spec, create) if spec is not None else None
+        except Exception as err:
+            message = self._faults.report(Stage.BUILD, _where(entry), err)
+            self._give_up(
+                entry,
+                create,
+                FailureKind.REJECTED,
+                f"the run's manifest cannot be built: {message}",
+            )
+            return
+        if spec is None or body is None:
+            self._give_up(entry, create, FailureKind.REJECTED, "the task's spec is not usable")
             return
         kind = spec.kind
-        body = build_run(entry.ref, spec, create)
         try:
             obj = await self._api.create_run(kind, entry.ref.namespace, body)
         except ApiError as err:
+            if err.fenced:
+                return  # no longer leading by its own clock: the next leader fires it
             await self._create_failed(entry, create, attempt, err)
             return
         now = self._clock()
@@ -128,7 +153,7 @@ class Executor:
             except ApiError as get_err:
                 err = get_err
             else:
-                if task_uid_of(existing) == uid:
+                if _is_this_run(entry, create, existing):
                     # The tick already fired (a restart, or another replica): adopt it.
                     self._engine.observe_run(entry.kind, "ADDED", existing)
                     return
@@ -154,9 +179,9 @@ class Executor:
                     order=create.fire_at,
                 )
                 return
-            self._give_up(entry, create, FailureKind.EXPIRED, str(err))
+            self._give_up(entry, create, FailureKind.EXPIRED, one_line_api(err))
             return
-        self._give_up(entry, create, FailureKind.REJECTED, err.message or str(err))
+        self._give_up(entry, create, FailureKind.REJECTED, one_line_api(err))
 
     def _give_up(
         self, entry: TaskEntry, create: CreateRun, kind: FailureKind, message: str
@@ -198,7 +223,8 @@ class Executor:
                         backoff(attempt), lane, lambda: job(attempt + 1), namespace=ref.namespace
                     )
                     return
-                log.warning("could not delete %s/%s: %s", ref.namespace, delete.name, err)
+                if not err.fenced:
+                    log.warning("could not delete %s/%s: %s", ref.namespace, delete.name, err)
                 current = self._engine.tasks.get(ref.uid)
                 if current is not None:
                     current.deleting.discard(delete.name)
@@ -206,6 +232,25 @@ class Executor:
         self._pool.submit(lane, job, namespace=ref.namespace)
 
     # -- writing status --
+
+    async def _replan_from_server(self, entry: TaskEntry) -> None:
+        """The task changed since this status was computed: drop what kron intended,
+        read the task again, and plan it afresh from what the server has (the runs
+        themselves still say which ticks fired)."""
+        try:
+            fresh = await self._api.get_task(entry.ref.namespace, entry.ref.name)
+        except ApiError as err:
+            log.debug("re-reading %s/%s: %s", entry.ref.namespace, entry.ref.name, err)
+            self._engine.wake(entry.ref.uid, self._clock() + 1.0)
+            return
+        self._engine.observe_task("MODIFIED", fresh)
+        current = self._engine.tasks.get(entry.ref.uid)
+        if current is None:
+            return
+        current.reset_status()
+        current.cleanup = None
+        current.version += 1
+        self._engine.wake(entry.ref.uid)
 
     def status_dirty(self, entry: TaskEntry) -> None:
         """Queue a status write for `entry` unless one is queued already.
@@ -218,10 +263,11 @@ class Executor:
             return
         entry.status_queued = True
         if not entry.status_writing:
-            self._submit_status(entry)
+            self._submit_status(entry.ref.uid)
 
-    def _submit_status(self, entry: TaskEntry, attempt: int = 0, delay: float = 0.0) -> None:
-        uid, namespace = entry.ref.uid, entry.ref.namespace
+    def _submit_status(self, uid: str, attempt: int = 0, delay: float = 0.0) -> None:
+        entry = self._engine.tasks.get(uid)
+        namespace = entry.ref.namespace if entry is not None else ""
 
         async def job() -> None:
             await self._write_status(uid, attempt)
@@ -241,13 +287,19 @@ class Executor:
         entry.status_writing = True
         try:
             retry = await self._patch_status(entry)
+        except Exception as err:
+            # A fault inside kron while recording this task: retried with backoff.
+            self._faults.report(Stage.RECORD, _where(entry), err)
+            entry.status_queued = True
+            self._submit_status(uid, attempt + 1, retry_delay(attempt + 1))
+            return
         finally:
             entry.status_writing = False
         if retry:
             entry.status_queued = True
-            self._submit_status(entry, attempt + 1, backoff(attempt, base=0.2, cap=30.0))
+            self._submit_status(uid, attempt + 1, backoff(attempt, base=0.2, cap=30.0))
         elif entry.status_queued:
-            self._submit_status(entry)  # changed while this write was in flight
+            self._submit_status(uid)  # changed while this write was in flight
 
     async def _patch_status(self, entry: TaskEntry) -> bool:
         """Write the intended status; True when it should be retried."""
@@ -256,17 +308,24 @@ class Executor:
         if patch:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("status of %s/%s: %s", entry.ref.namespace, entry.ref.name, patch)
+            # Fenced by resourceVersion: the patch applies only to the object this
+            # status was computed from. A replica that resumes after a pause, or any
+            # other writer in between, turns it into a conflict, never an overwrite.
+            body: dict[str, Any] = {"status": patch}
+            if entry.rv is not None:
+                body["metadata"] = {"resourceVersion": str(entry.rv)}
             try:
-                obj = await self._api.patch_task_status(
-                    entry.ref.namespace, entry.ref.name, {"status": patch}
-                )
+                obj = await self._api.patch_task_status(entry.ref.namespace, entry.ref.name, body)
             except ApiError as err:
                 self._metrics.status_writes.labels("error").inc()
-                if err.not_found:
+                if err.not_found or err.fenced:
                     return False
-                if err.retryable or err.conflict:
+                if err.conflict:
+                    await self._replan_from_server(entry)
+                    return False
+                if err.retryable:
                     return True
-                log.error("status of %s/%s rejected: %s", entry.ref.namespace, entry.ref.name, err)
+                self._faults.report(Stage.RECORD, _where(entry), err)
                 return False
             self._metrics.status_writes.labels("ok").inc()
             # The response is the whole task: take it as an observation (a spec
@@ -288,3 +347,29 @@ class Executor:
                 ),
             )
         return False
+
+
+def _where(entry: TaskEntry) -> str:
+    return f"task {entry.ref.namespace}/{entry.ref.name}"
+
+
+def _is_this_run(entry: TaskEntry, create: CreateRun, existing: dict[str, Any]) -> bool:
+    """Whether the object holding a run's name is that very run: this task's own
+    (controller reference, same namespace) for the same tick and attempt."""
+    owner = run_owner(existing)
+    if owner is None or owner.uid != entry.ref.uid or owner.namespace != entry.ref.namespace:
+        return False
+    run = read_run(entry.kind, existing, entry.ref.name)
+    return not isinstance(run, Ignored) and (run.nominal, run.attempt) == (
+        create.nominal,
+        create.attempt,
+    )
+
+
+MESSAGE_LIMIT = 1024
+
+
+def one_line_api(err: ApiError) -> str:
+    """The API server's refusal, on one line and at most MESSAGE_LIMIT characters."""
+    text = " ".join((err.message or str(err)).split())
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "\u2026"

@@ -17,9 +17,12 @@ from pydantic import ValidationError
 
 from kron.api import RunKind, ScheduledTaskSpec, ScheduledTaskStatus
 from kron.k8s.runs import TaskRef
+from kron.logs import Throttled
 from kron.planner import CreateFailure, DeleteRun, ObservedRun
+from kron.planner.conditions import ready_reason
 
 log = logging.getLogger(__name__)
+_unreadable = Throttled(log)
 
 
 def resource_version(obj: dict[str, Any]) -> int | None:
@@ -43,7 +46,15 @@ def parse_status(raw: dict[str, Any] | None) -> ScheduledTaskStatus:
     try:
         return ScheduledTaskStatus.model_validate(raw or {})
     except ValidationError as err:
-        log.warning("ignoring unreadable status: %s", err.errors(include_url=False)[:1])
+        # Never the input itself: it can be anything, of any size.
+        first = err.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "status"
+        _unreadable.log(
+            logging.WARNING,
+            "ignoring unreadable status (%s: %s)",
+            where[:200],
+            str(first["msg"])[:200],
+        )
         return ScheduledTaskStatus()
 
 
@@ -53,11 +64,8 @@ def encode(document: dict[str, Any]) -> bytes:
 
 
 EMPTY = encode({})
-
-
-def _ready_reason(status: ScheduledTaskStatus) -> str:
-    ready = next((c for c in status.conditions if c.type == "Ready"), None)
-    return ready.reason if ready is not None else "Pending"
+PENDING = "Pending"
+"""The gauges' state of a task kron has not planned yet."""
 
 
 @dataclass(slots=True)
@@ -78,7 +86,7 @@ class TaskEntry:
     _intended: bytes | None = None
     """The status kron intends (written through the status subresource), as
     canonical JSON; None while it is the persisted one."""
-    ready_reason: str = "Pending"
+    ready_reason: str = PENDING
     """The Ready condition's reason in the intended status (for the gauges)."""
     version: int = 0
     """Bumped each time `status` changes."""
@@ -98,6 +106,13 @@ class TaskEntry:
     """Runs a delete was sent for and that are not gone yet."""
     terminating: bool = False
     """The task has a deletionTimestamp: nothing more is fired for it."""
+    fault_streak: int = 0
+    """Consecutive passes that failed inside kron (0: the last one succeeded)."""
+    raw_spec: bytes | None = None
+    """The spec as the server has it, kept only while reading it failed inside kron
+    (reason InternalError), so that a retry can read it again."""
+    reserved: list[str] | None = None
+    """The template's own kron.dev/ keys, to report once (None: nothing to report)."""
 
     # Statuses (and the spec) are kept as compact JSON and parsed when a plan needs
     # them: as dicts
@@ -122,6 +137,11 @@ class TaskEntry:
         self.kind = spec.kind
 
     @property
+    def persisted_json(self) -> bytes:
+        """The status as the server last showed it, as canonical JSON."""
+        return self._persisted
+
+    @property
     def persisted(self) -> dict[str, Any]:
         """The status as the server last showed it (raw, a fresh dict)."""
         result: dict[str, Any] = json.loads(self._persisted)
@@ -140,28 +160,39 @@ class TaskEntry:
     @property
     def status(self) -> ScheduledTaskStatus:
         """The status kron intends, parsed afresh (callers may modify it)."""
+        document = self._intended or self._persisted
         try:
-            return ScheduledTaskStatus.model_validate_json(self._intended or self._persisted)
+            return ScheduledTaskStatus.model_validate_json(document)
         except ValidationError:
-            return parse_status(None)
+            return parse_status(json.loads(document))  # says why (throttled), empty status
 
     @status.setter
     def status(self, value: ScheduledTaskStatus) -> None:
         intended = encode(value.to_api())
         self._intended = None if intended == self._persisted else intended
-        self.ready_reason = _ready_reason(value)
+        self.ready_reason = ready_reason(value) or PENDING
 
     def intended_api(self) -> dict[str, Any]:
         """The intended status as the API server takes it (a fresh dict)."""
         result: dict[str, Any] = json.loads(self._intended or self._persisted)
         return result
 
-    def reset_status(self) -> None:
-        """Intend exactly what the server has (an unreadable status: an empty one)."""
+    def reset_status(self, raw: dict[str, Any] | None = None) -> None:
+        """Intend exactly what the server has (`raw`: that status, when the caller has
+        it decoded). Only its Ready reason is read here (for the gauges; validating
+        every status made loading 100,000 tasks take minutes); a status this kron
+        cannot read is replaced by an empty one at the next plan."""
         self._intended = None
-        try:
-            status = ScheduledTaskStatus.model_validate_json(self._persisted)
-        except ValidationError:
-            status = parse_status(self.persisted)  # logs why, gives the empty status
-            self.status = status
-        self.ready_reason = _ready_reason(status)
+        self.ready_reason = raw_ready_reason(
+            raw if raw is not None else json.loads(self._persisted)
+        )
+
+
+def raw_ready_reason(status: object) -> str:
+    """The Ready condition's reason in a status as the server stores it."""
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    for condition in conditions if isinstance(conditions, list) else ():
+        if isinstance(condition, dict) and condition.get("type") == "Ready":
+            reason = condition.get("reason")
+            return reason if isinstance(reason, str) and reason else PENDING
+    return PENDING

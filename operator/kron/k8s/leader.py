@@ -155,6 +155,12 @@ class LeaseElector:
     def leading(self) -> bool:
         return self._leading
 
+    def may_write(self) -> bool:
+        """Whether this replica still holds the Lease by its own clock: it leads and
+        its last successful renewal was sent less than `renew_deadline` ago. A
+        paused process resumes with this False, before its renew loop has run."""
+        return self._leading and self._clock() < self._renewed_at + self._renew_deadline
+
     @property
     def holder(self) -> str | None:
         """The holderIdentity last observed (None: never read, or nobody holds it)."""

@@ -5,7 +5,7 @@ and never reads the clock; the engine feeds it observations and executes its pla
 """
 
 from kron.planner.conditions import Reason
-from kron.planner.plan import invalid_plan, plan, schedule_fingerprint, timeline_for
+from kron.planner.plan import plan, schedule_fingerprint, timeline_for
 from kron.planner.records import (
     CreateFailure,
     CreateRun,
@@ -19,8 +19,10 @@ from kron.planner.records import (
     TaskEvent,
     TaskInput,
 )
+from kron.planner.unplannable import UNPLANNABLE, internal_error_plan, invalid_plan
 
 __all__ = [
+    "UNPLANNABLE",
     "CreateFailure",
     "CreateRun",
     "DeleteReason",
@@ -33,6 +35,7 @@ __all__ = [
     "RunPhase",
     "TaskEvent",
     "TaskInput",
+    "internal_error_plan",
     "invalid_plan",
     "plan",
     "schedule_fingerprint",

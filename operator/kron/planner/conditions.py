@@ -33,10 +33,17 @@ class Reason:
     RUN_SUCCEEDED = "RunSucceeded"
     NAME_CONFLICT = "NameConflict"
     FIRING = "Firing"
+    INTERNAL_ERROR = "InternalError"
+    """kron failed while indexing, planning or recording the task (it retries)."""
 
 
 def get_condition(status: ScheduledTaskStatus, type_: str) -> Condition | None:
     return next((c for c in status.conditions if c.type == type_), None)
+
+
+def ready_reason(status: ScheduledTaskStatus) -> str | None:
+    ready = get_condition(status, READY)
+    return ready.reason if ready is not None else None
 
 
 def set_condition(

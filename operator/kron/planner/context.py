@@ -24,7 +24,8 @@ from kron.api import (
     ScheduledTaskStatus,
     Trigger,
 )
-from kron.api.constants import MAX_HISTORY
+from kron.api.constants import MAX_ACTIVE_RUNS, MAX_HISTORY
+from kron.planner.budget import Budget
 from kron.planner.conditions import DEGRADED, set_condition
 from kron.planner.records import (
     CreateRun,
@@ -48,6 +49,8 @@ class Pass:
     status: ScheduledTaskStatus
     plan: Plan
     cursor: int
+    budget: Budget = field(default_factory=Budget)
+    """Work this pass may still do (ticks examined, and time)."""
     runs: dict[str, ObservedRun] = field(default_factory=dict)
     active: dict[str, ObservedRun] = field(default_factory=dict)
     """Runs that count as running: unfinished, not being deleted, or created in this pass."""
@@ -134,7 +137,18 @@ class Pass:
         trigger: Trigger,
         fire_at: float,
         expires_at: float | None,
-    ) -> None:
+    ) -> bool:
+        """Start a run (False: MAX_ACTIVE_RUNS of this task are active; skipped)."""
+        if self.at_capacity:
+            self.count("skipped", "TooManyActive")
+            self.history(
+                RunResult.SKIPPED,
+                nominal,
+                trigger=trigger,
+                attempt=attempt,
+                message=f"{MAX_ACTIVE_RUNS} runs of this task are active already",
+            )
+            return False
         self.plan.creates.append(CreateRun(name, nominal, attempt, trigger, fire_at, expires_at))
         self.active[name] = ObservedRun(
             name=name,
@@ -147,6 +161,12 @@ class Pass:
         self.count("fired", str(trigger))
         if trigger is Trigger.RETRY:
             self.count("retried", str(trigger))
+        return True
+
+    @property
+    def at_capacity(self) -> bool:
+        """MAX_ACTIVE_RUNS runs of the task are active (or being created)."""
+        return len(self.active) >= MAX_ACTIVE_RUNS
 
     def admit(
         self,
@@ -164,10 +184,9 @@ class Pass:
         """
         policy = self.spec.concurrency_policy
         if force or policy is ConcurrencyPolicy.ALLOW or not self.active:
-            self.create(
+            return self.create(
                 name, nominal, attempt=0, trigger=trigger, fire_at=fire_at, expires_at=expires_at
             )
-            return True
         if policy is ConcurrencyPolicy.FORBID:
             self.skip(nominal, trigger, f"run {', '.join(sorted(self.active))} still active")
             return False

@@ -9,6 +9,7 @@ resets the failure streak; a failure either schedules a schedule-level retry
 from __future__ import annotations
 
 from kron.api import ConditionStatus, PendingReason, PendingRun, RunResult, Trigger
+from kron.api.constants import MAX_PENDING
 from kron.planner.conditions import Reason
 from kron.planner.context import Pass
 from kron.planner.records import EventType, FailureKind, ObservedRun, RunPhase
@@ -118,11 +119,11 @@ def _failed(p: Pass, run: ObservedRun) -> None:
         and run.trigger in RETRYABLE_TRIGGERS
         and run.attempt < policy.max_retries
     ):
-        backoff = policy.backoff
-        delay = min(
-            backoff.initial_seconds * backoff.multiplier**run.attempt, float(backoff.max_seconds)
-        )
-        not_before = finished + delay
+        if len(p.status.pending) >= MAX_PENDING:
+            message = f"{run.message or 'failed'} (no retry: {MAX_PENDING} ticks are pending)"
+            final_failure(p, run.name, message, at=finished)
+            return
+        not_before = finished + policy.backoff.delay_seconds(run.attempt + 1)
         not_after = _retry_limit(p, run) if policy.stop_at_next_schedule else None
         if not_after is None or not_before < not_after:
             p.status.pending.append(

@@ -22,41 +22,41 @@ from kron.api import (
     PendingRun,
     RunResult,
     ScheduledTaskSpec,
-    ScheduledTaskStatus,
     Trigger,
 )
-from kron.api.constants import MAX_HISTORY, MAX_UPCOMING
+from kron.api.constants import MAX_UPCOMING
 from kron.planner import outcomes, requests
+from kron.planner.budget import Budget
 from kron.planner.conditions import (
     DEGRADED,
     READY,
     STALLED,
     Reason,
     get_condition,
+    ready_reason,
     set_condition,
 )
 from kron.planner.context import Pass
+from kron.planner.due import skip_held_backlog, start_due
 from kron.planner.records import (
     DeleteReason,
     DeleteRun,
     EventType,
     Plan,
     RunPhase,
-    TaskEvent,
     TaskInput,
 )
-from kron.planner.ticks import SCAN_LIMIT, MissReason, newest_due, select_due
+from kron.planner.statuses import bound_status, copy_status
 from kron.planner.timeutil import rfc3339, to_int_seconds, to_time
-from kron.schedule import ScheduleError, Timeline, TimeZoneError, compile_timeline, run_name
+from kron.planner.unplannable import error_reason, invalid_plan
+from kron.schedule import ScheduleError, Timeline, compile_timeline, run_name
 
 SCHEDULED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.RETRY})
 """Runs whose nominal time belongs to the schedule's own stream (the cursor)."""
 HELD_REASONS = frozenset({Reason.SUSPENDED, Reason.TOO_MANY_FAILURES})
-
-
-def copy_status(status: ScheduledTaskStatus) -> ScheduledTaskStatus:
-    """A deep copy; validating a dump is about five times cheaper than deepcopy."""
-    return ScheduledTaskStatus.model_validate(status.model_dump())
+INVALID_REASONS = frozenset(
+    {Reason.INVALID_SCHEDULE, Reason.INVALID_TIME_ZONE, Reason.INVALID_SPEC}
+)
 
 
 def schedule_fingerprint(spec: ScheduledTaskSpec) -> str:
@@ -85,8 +85,8 @@ def timeline_for(spec: ScheduledTaskSpec, uid: str) -> Timeline:
     )
 
 
-def plan(task: TaskInput, now: float) -> Plan:
-    """Decide what to do for `task` at `now`."""
+def plan(task: TaskInput, now: float, budget: Budget | None = None) -> Plan:
+    """Decide what to do for `task` at `now`, within `budget` (default: PASS_STEPS)."""
     try:
         timeline = timeline_for(task.spec, task.uid)
     except ScheduleError as err:
@@ -94,21 +94,28 @@ def plan(task: TaskInput, now: float) -> Plan:
 
     status = copy_status(task.status)
     p = Pass(
-        task=task, now=now, timeline=timeline, status=status, plan=Plan(status=status), cursor=0
+        task=task,
+        now=now,
+        timeline=timeline,
+        status=status,
+        plan=Plan(status=status),
+        cursor=0,
+        budget=budget or Budget(),
     )
     p.runs = {run.name: run for run in task.runs}
     p.active = {
         run.name: run for run in task.runs if run.phase is RunPhase.ACTIVE and not run.deleting
     }
-    was_held = _ready_reason(task.status) in HELD_REASONS
+    was_held = ready_reason(task.status) in HELD_REASONS
     _observe_spec(p)
     last_tick = _last_tick(p)
     # Ticks nominally at or before the second the schedule appeared (the task's
     # creation, or the edit) never fire; creationTimestamp has whole seconds, so a
     # tick in that same second could otherwise fire before the task existed (CronJob
     # too only fires ticks strictly after creationTimestamp).
+    # Ticks before 1970 never fire either: run names carry Unix seconds.
     changed = status.schedule_changed_time
-    floor = to_int_seconds(changed) if changed is not None else -1
+    floor = max(to_int_seconds(changed), -1) if changed is not None else -1
     p.cursor = max(floor, last_tick if last_tick is not None else floor)
 
     recorded = outcomes.absorb_create_failures(p)
@@ -118,8 +125,8 @@ def plan(task: TaskInput, now: float) -> Plan:
     held = _held(p)
     if held is None:
         if was_held:
-            _skip_held_backlog(p)
-        _ticks(p)
+            skip_held_backlog(p)
+        start_due(p)
         _pending(p)
     else:
         _drop_queued(p, held)
@@ -129,41 +136,11 @@ def plan(task: TaskInput, now: float) -> Plan:
     requests.handle_backfill(p)
     _cleanup(p)
     _finish(p, held)
+    bound_status(status)
     return p.plan
 
 
-def invalid_plan(
-    status: ScheduledTaskStatus, generation: int, reason: str, message: str, now: float
-) -> Plan:
-    """The task's spec cannot be used: say so on Ready and fire nothing.
-
-    `reason` is `InvalidSchedule`, `InvalidTimeZone` or `InvalidSpec`. The event is
-    only emitted when the condition changes, so re-planning stays quiet.
-    """
-    new = copy_status(status)
-    previous = get_condition(status, READY)
-    new.observed_generation = generation
-    new.next_schedule_time = None
-    new.upcoming_schedule_times = []
-    for type_ in (READY, STALLED):
-        value = ConditionStatus.FALSE if type_ == READY else ConditionStatus.TRUE
-        set_condition(new, type_, value, reason, message, now=to_time(now), generation=generation)
-    result = Plan(status=new)
-    if previous is None or (previous.reason, previous.message) != (reason, message):
-        result.events.append(TaskEvent(EventType.WARNING, reason, message))
-    return result
-
-
-def error_reason(error: ScheduleError) -> str:
-    return Reason.INVALID_TIME_ZONE if isinstance(error, TimeZoneError) else Reason.INVALID_SCHEDULE
-
-
 # -- the steps of a pass, in order -------------------------------------------------
-
-
-def _ready_reason(status: ScheduledTaskStatus) -> str | None:
-    ready = get_condition(status, READY)
-    return ready.reason if ready is not None else None
 
 
 def _observe_spec(p: Pass) -> None:
@@ -178,8 +155,13 @@ def _observe_spec(p: Pass) -> None:
         status.schedule_changed_time = to_time(task.created if first else p.now)
         if not first:
             _drop_queued(p, "the schedule changed")
+    if ready_reason(status) in INVALID_REASONS:
+        # The change that made the task valid again is an edit like any other: no
+        # tick at or before it fires (a per-second task fixed a day after it was
+        # created must not start 86,400 runs).
+        status.schedule_changed_time = to_time(p.now)
     if status.observed_generation != task.generation:
-        if _ready_reason(status) == Reason.TOO_MANY_FAILURES:
+        if ready_reason(status) == Reason.TOO_MANY_FAILURES:
             status.consecutive_failures = 0
             p.event(EventType.NORMAL, "Resumed", "Failure streak cleared by a spec change")
         status.observed_generation = task.generation
@@ -202,95 +184,6 @@ def _held(p: Pass) -> str | None:
     if limit is not None and p.status.consecutive_failures >= limit:
         return Reason.TOO_MANY_FAILURES
     return None
-
-
-def _skip_held_backlog(p: Pass) -> None:
-    """Ticks that passed while suspended (or stopped by failures) are skipped, not caught up."""
-    last = newest_due(p.timeline, p.now)
-    if last is None or last.nominal <= p.cursor:
-        return
-    count = 0
-    for count, tick in enumerate(p.timeline.ticks(p.cursor, last.nominal), start=1):  # noqa: B007
-        if count > SCAN_LIMIT:
-            break
-    count = min(count, SCAN_LIMIT)
-    p.count("skipped", _ready_reason(p.task.status) or Reason.SUSPENDED, count)
-    more = "at least " if count >= SCAN_LIMIT else ""
-    p.history(
-        RunResult.SKIPPED,
-        last.nominal,
-        trigger=Trigger.SCHEDULE,
-        message=f"{more}{count} ticks passed while the task was held",
-    )
-    p.event(EventType.NORMAL, "Skipped", f"Skipped {more}{count} ticks that passed while suspended")
-    p.cursor = last.nominal
-
-
-def _ticks(p: Pass) -> None:
-    selection = select_due(
-        p.timeline,
-        cursor=p.cursor,
-        now=p.now,
-        resumed_at=p.task.resumed_at,
-        catch_up=p.spec.catch_up_policy,
-        deadline=p.spec.starting_deadline_seconds,
-    )
-    if selection.cursor is None:
-        return
-    more = "at least " if selection.unscanned else ""
-    for tick in sorted(selection.excluded, key=lambda t: t.nominal):
-        p.count("excluded", "Excluded")
-        p.history(RunResult.EXCLUDED, tick.nominal, trigger=Trigger.SCHEDULE)
-    if selection.excluded:
-        p.event(
-            EventType.NORMAL,
-            "Skipped",
-            f"Skipped {more}{len(selection.excluded)} excluded tick(s) "
-            f"up to {rfc3339(max(t.nominal for t in selection.excluded))}",
-        )
-    if selection.missed:
-        missed = sorted(selection.missed, key=lambda m: m.tick.nominal)
-        for m in missed:
-            p.count("missed", "Deadline" if m.reason == MissReason.DEADLINE else "CatchUp")
-        for m in missed[-MAX_HISTORY:]:
-            why = (
-                f"could not start within startingDeadlineSeconds={p.spec.starting_deadline_seconds}"
-                " of its fire time"
-                if m.reason == MissReason.DEADLINE
-                else f"due while no replica was firing (catchUpPolicy {p.spec.catch_up_policy})"
-            )
-            p.history(RunResult.MISSED, m.tick.nominal, trigger=Trigger.SCHEDULE, message=why)
-        p.event(
-            EventType.WARNING,
-            "Missed",
-            f"Missed {more}{len(missed)} tick(s) from {rfc3339(missed[0].tick.nominal)} "
-            f"to {rfc3339(missed[-1].tick.nominal)}",
-        )
-    starts = selection.start
-    if p.spec.concurrency_policy is ConcurrencyPolicy.REPLACE and len(starts) > 1:
-        # Starting several ticks in one pass only to replace each by the next is
-        # pointless churn: the newest starts, the others are skipped.
-        for due in starts[:-1]:
-            p.count("skipped", "Replaced")
-            p.history(
-                RunResult.SKIPPED,
-                due.tick.nominal,
-                trigger=due.trigger,
-                message="Replace: a newer tick was due in the same pass",
-            )
-        starts = starts[-1:]
-    for due in starts:
-        name = run_name(p.task.name, due.tick.nominal)
-        if name in p.runs:
-            continue
-        p.admit(
-            name,
-            due.tick.nominal,
-            trigger=due.trigger,
-            fire_at=due.tick.fire_at,
-            expires_at=p.expiry(due.tick.fire_at, due.trigger),
-        )
-    p.cursor = selection.cursor
 
 
 def _pending(p: Pass) -> None:
@@ -322,7 +215,7 @@ def _pending(p: Pass) -> None:
             ConcurrencyPolicy.FORBID,
             ConcurrencyPolicy.QUEUE,
         )
-        if waits_for_active and p.active:
+        if (waits_for_active and p.active) or p.at_capacity:
             continue
         p.status.pending.remove(entry)
         attempt = entry.attempt if entry.reason is PendingReason.RETRY else 0

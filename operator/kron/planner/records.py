@@ -157,3 +157,5 @@ class Plan:
     wake_at: float | None = None
     tallies: dict[tuple[str, str], int] = field(default_factory=dict)
     """What this pass added to `status.counts`, by (field, reason), for metrics."""
+    deferred: bool = False
+    """Some work ran out of the pass's budget and continues on the next pass."""

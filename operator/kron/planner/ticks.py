@@ -11,7 +11,9 @@ the cursor. Due ticks split in two:
   `All` up to `CATCH_UP_CAP` most recent ones, oldest first, `None` none.
 
 `startingDeadlineSeconds` then drops any tick that can no longer start within its
-deadline, counted from its fire time. Excluded ticks are never started nor counted missed.
+deadline, counted from its fire time. Excluded ticks are never started nor counted
+missed. One pass examines at most SCAN_LIMIT ticks and starts at most START_CAP
+on-time and CATCH_UP_CAP caught-up ones, whatever the backlog.
 """
 
 from __future__ import annotations
@@ -20,19 +22,27 @@ import math
 from dataclasses import dataclass, field
 
 from kron.api import CatchUpPolicy, Trigger
+from kron.planner.budget import Budget
 from kron.schedule import Tick, Timeline
 
 CATCH_UP_CAP = 100
 """Most backlog ticks `catchUpPolicy: All` starts after one outage."""
 
 SCAN_LIMIT = 1_000
-"""Most backlog ticks examined one by one to count them missed or excluded. A
-per-second task down for a day has 86,400; beyond this the count is a lower bound."""
+"""Most due ticks examined one by one in a pass, newest first: to start them, or to
+count them missed or excluded. A per-second task down for a day has 86,400;
+beyond this the counts are lower bounds."""
+
+START_CAP = 100
+"""Most on-time ticks one pass starts. More are due at once only when the task could
+not be planned for a while (the dispatcher was stalled, or the task was held back
+by a fault); the older ones are counted Missed (reason Overrun)."""
 
 
 class MissReason:
     DEADLINE = "deadline"
     CATCH_UP = "catch-up"
+    OVERRUN = "overrun"
 
 
 @dataclass(slots=True)
@@ -70,13 +80,6 @@ def newest_due(timeline: Timeline, at: float) -> Tick | None:
     return tick
 
 
-def _newest_fired_before(timeline: Timeline, at: float) -> Tick | None:
-    tick = timeline.prev_tick(math.ceil(at) + 1)
-    while tick is not None and tick.fire_at >= at:
-        tick = timeline.prev_tick(tick.nominal)
-    return tick
-
-
 def select_due(
     timeline: Timeline,
     *,
@@ -85,75 +88,59 @@ def select_due(
     resumed_at: float,
     catch_up: CatchUpPolicy,
     deadline: int | None,
+    budget: Budget,
 ) -> Selection:
-    """Classify every tick after `cursor` whose fire time is at or before `now`."""
+    """Classify the ticks after `cursor` whose fire time is at or before `now`.
+
+    Walks back from the newest due tick, at most SCAN_LIMIT ticks (and within
+    `budget`): the newest ticks are the ones that may still start. Older ticks
+    beyond the walk are neither started nor counted (`unscanned`).
+    """
     selection = Selection()
     last = newest_due(timeline, now)
     if last is None or last.nominal <= cursor:
         return selection
     selection.cursor = last.nominal
-
-    boundary = _newest_fired_before(timeline, min(resumed_at, now))
-    backlog_end = boundary.nominal if boundary is not None and boundary.nominal > cursor else None
-
-    on_time_from = backlog_end if backlog_end is not None else cursor
-    on_time = _collect(timeline, on_time_from, last.nominal, selection)
-
+    backlog_from = min(resumed_at, now)
+    on_time: list[Tick] = []
     kept: list[Tick] = []
-    if backlog_end is not None and boundary is not None:
-        kept = _keep_from_backlog(timeline, boundary, cursor, catch_up, bool(on_time))
-        _count_backlog(timeline, cursor, backlog_end, {t.nominal for t in kept}, selection)
-
-    for tick in kept:
-        _start_or_miss(selection, tick, Trigger.CATCH_UP, now, deadline)
-    for tick in on_time:
-        _start_or_miss(selection, tick, Trigger.SCHEDULE, now, deadline)
+    newest_backlog = True
+    scanned = 0
+    tick: Tick | None = last
+    while tick is not None and tick.nominal > cursor:
+        if scanned >= SCAN_LIMIT or not budget.spend():
+            selection.unscanned = True
+            break
+        scanned += 1
+        backlog = tick.fire_at < backlog_from
+        if tick.excluded:
+            selection.excluded.append(tick)
+        elif not backlog:
+            if len(on_time) < START_CAP:
+                on_time.append(tick)
+            else:
+                selection.missed.append(MissedTick(tick, MissReason.OVERRUN))
+        elif _keep(catch_up, kept, newest=newest_backlog, on_time_due=bool(on_time)):
+            kept.append(tick)
+        else:
+            selection.missed.append(MissedTick(tick, MissReason.CATCH_UP))
+        if backlog:
+            newest_backlog = False
+        tick = timeline.prev_tick(tick.nominal)
+    for kept_tick in reversed(kept):
+        _start_or_miss(selection, kept_tick, Trigger.CATCH_UP, now, deadline)
+    for due in reversed(on_time):
+        _start_or_miss(selection, due, Trigger.SCHEDULE, now, deadline)
     return selection
 
 
-def _collect(timeline: Timeline, after: int, until: int, selection: Selection) -> list[Tick]:
-    """Non-excluded ticks in (after, until]; excluded ones are recorded as such."""
-    found: list[Tick] = []
-    for tick in timeline.ticks(after, until):
-        if tick.excluded:
-            selection.excluded.append(tick)
-        else:
-            found.append(tick)
-    return found
-
-
-def _keep_from_backlog(
-    timeline: Timeline, newest: Tick, cursor: int, policy: CatchUpPolicy, on_time_due: bool
-) -> list[Tick]:
-    if policy is CatchUpPolicy.NONE:
-        return []
+def _keep(policy: CatchUpPolicy, kept: list[Tick], *, newest: bool, on_time_due: bool) -> bool:
+    """Whether a backlog tick (not excluded) still starts under `policy`."""
     if policy is CatchUpPolicy.LATEST:
-        return [] if on_time_due or newest.excluded else [newest]
-    kept: list[Tick] = []
-    tick: Tick | None = newest
-    while tick is not None and tick.nominal > cursor and len(kept) < CATCH_UP_CAP:
-        if not tick.excluded:
-            kept.append(tick)
-        tick = timeline.prev_tick(tick.nominal)
-    kept.reverse()
-    return kept
-
-
-def _count_backlog(
-    timeline: Timeline, cursor: int, until: int, kept: set[int], selection: Selection
-) -> None:
-    scanned = 0
-    for tick in timeline.ticks(cursor, until):
-        if scanned >= SCAN_LIMIT:
-            selection.unscanned = True
-            return
-        scanned += 1
-        if tick.nominal in kept:
-            continue
-        if tick.excluded:
-            selection.excluded.append(tick)
-        else:
-            selection.missed.append(MissedTick(tick, MissReason.CATCH_UP))
+        return newest and not on_time_due
+    if policy is CatchUpPolicy.ALL:
+        return len(kept) < CATCH_UP_CAP
+    return False
 
 
 def _start_or_miss(

@@ -11,9 +11,22 @@ from datetime import UTC, datetime
 
 from kron.api import format_time
 
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC).replace(microsecond=0)
+_EARLIEST_SECONDS = EARLIEST.timestamp()
+_LATEST_SECONDS = LATEST.timestamp()
+
 
 def to_time(seconds: float) -> datetime:
-    """An aware UTC datetime, rounded to the millisecond (status precision)."""
+    """An aware UTC datetime, rounded to the millisecond (status precision).
+
+    Saturating: instants before year 1 or after 9999 (a deadline or a backoff
+    added to a far date) become the first or last instant a datetime holds.
+    """
+    if not seconds > _EARLIEST_SECONDS:  # also NaN
+        return EARLIEST
+    if seconds >= _LATEST_SECONDS:
+        return LATEST
     return datetime.fromtimestamp(round(seconds, 3), tz=UTC)
 
 

@@ -19,9 +19,14 @@ from kron.schedule.expression import (
 )
 from kron.schedule.jitter import jitter_offset
 from kron.schedule.limits import MAX_INSTANT, MIN_INSTANT
-from kron.schedule.names import MAX_RUN_NAME_LENGTH, manual_run_name, run_name
+from kron.schedule.names import (
+    MAX_RUN_NAME_LENGTH,
+    is_manual_run_name,
+    manual_run_name,
+    run_name,
+)
 from kron.schedule.timeline import (
-    UPCOMING_HORIZON,
+    UPCOMING_EXCLUDED_SPAN,
     UPCOMING_SCAN_LIMIT,
     Tick,
     Timeline,
@@ -33,7 +38,7 @@ __all__ = [
     "MAX_INSTANT",
     "MAX_RUN_NAME_LENGTH",
     "MIN_INSTANT",
-    "UPCOMING_HORIZON",
+    "UPCOMING_EXCLUDED_SPAN",
     "UPCOMING_SCAN_LIMIT",
     "AtExpression",
     "CronExpression",
@@ -44,6 +49,7 @@ __all__ = [
     "TimeZoneError",
     "Timeline",
     "compile_timeline",
+    "is_manual_run_name",
     "jitter_offset",
     "load_zone",
     "manual_run_name",

@@ -58,3 +58,15 @@ def manual_run_name(task: str, token: str) -> str:
     """``<task>-m<10 hex of sha256(token)>``: re-applying the same token is a no-op."""
     _check_task(task)
     return _join(task, "-m" + _sha256_hex(token)[:MANUAL_TOKEN_HASH_LENGTH])
+
+
+def is_manual_run_name(task: str, name: str) -> bool:
+    """Whether `name` has the shape `manual_run_name(task, <some token>)` gives."""
+    suffix_length = 2 + MANUAL_TOKEN_HASH_LENGTH
+    suffix = name[-suffix_length:]
+    if not re.fullmatch(f"-m[0-9a-f]{{{MANUAL_TOKEN_HASH_LENGTH}}}", suffix):
+        return False
+    try:
+        return _join(task, suffix) == name
+    except ValueError:
+        return False

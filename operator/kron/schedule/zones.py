@@ -2,11 +2,13 @@
 
 The DST rule works on stretches of real time during which a zone's UTC offset is
 constant ("segments"). ``zoneinfo`` does not expose its transitions, so they are
-found by sampling the offset every few hours and bisecting to the exact second where
-it changes. tzdata has no two offset changes closer than about four days, so the
-sampling step cannot miss one. Transitions are computed once per zone and UTC year,
-on demand, and cached; every year also starts a segment, so a zone without DST
-still has finite segments.
+found by sampling the offset every three days and bisecting to the exact second
+where it changes. tzdata has no two offset changes closer than 3.98 days (Africa/
+Freetown, 1939; tests/unit/schedule/test_schedule_zones.py checks the installed
+tzdata), so the sampling step cannot miss one. Transitions are computed per zone
+and UTC year, on demand, and the most recently used ZONE_YEARS_CACHED years of
+each zone are kept; every year also starts a segment, so a zone without DST still
+has finite segments.
 
 Loading a zone reads the tz database once per name (the only I/O in the package).
 """
@@ -17,17 +19,28 @@ import datetime as dt
 import functools
 import re
 from bisect import bisect_right
+from collections import OrderedDict
 from typing import Final, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kron.schedule.errors import TimeZoneError
-from kron.schedule.limits import EPOCH_ORDINAL, MAX_YEAR, MIN_YEAR, SECONDS_PER_DAY
+from kron.schedule.limits import (
+    EPOCH_ORDINAL,
+    MAX_INSTANT,
+    MAX_YEAR,
+    MIN_INSTANT,
+    MIN_YEAR,
+    SECONDS_PER_DAY,
+)
 
 _ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
 # Names that depend on the host or are not civil time.
 _REJECTED = frozenset({"localtime", "posixrules"})
 
-_SAMPLE_STEP: Final = 6 * 3600
+_SAMPLE_STEP: Final = 3 * SECONDS_PER_DAY
+ZONE_YEARS_CACHED: Final = 128
+"""Years of one zone whose segments stay cached (a search that crosses centuries
+recomputes the ones it evicted; memory stays bounded whatever tasks ask)."""
 # A zone's offsets differ by at most ~26 h, so no wall time earlier than this far
 # before an instant can exceed the wall time just before it.
 _LOOKBACK: Final = 3 * SECONDS_PER_DAY
@@ -74,9 +87,9 @@ class ZoneTable:
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
         self.name = zone.key
-        self._transitions: dict[int, list[tuple[int, int, int]]] = {}
+        self._transitions: OrderedDict[int, list[tuple[int, int, int]]] = OrderedDict()
         self._starts: dict[int, list[int]] = {}
-        self._segments: dict[int, list[Segment]] = {}
+        self._segments: OrderedDict[int, list[Segment]] = OrderedDict()
         # Queries cluster around "now": remember the last segment handed out.
         self._last = Segment(0, 0, 0, 0)
 
@@ -95,12 +108,32 @@ class ZoneTable:
         segments = self._segments.get(year)
         if segments is None:
             segments = self._build(year)
+        else:
+            self._segments.move_to_end(year)
         if len(segments) == 1:
             last = segments[0]
         else:
             last = segments[bisect_right(self._starts[year], instant) - 1]
         self._last = last
         return last
+
+    def first_reaching(self, wall: int) -> int:
+        """The first instant at which the clock has shown ``wall`` or a later wall time.
+
+        That is ``wall`` read in the zone if it exists (its first occurrence if it
+        repeats), else the end of the gap that skipped it; ``MAX_INSTANT`` past the
+        supported range. Only the segments around ``wall`` are looked at.
+        """
+        # Offsets stay within +-16 h, so no instant up to here has shown `wall` yet.
+        at = max(wall - 2 * SECONDS_PER_DAY, MIN_INSTANT)
+        while at < MAX_INSTANT:
+            _, end, offset, _ = self.segment(at)
+            if at + offset >= wall:
+                return at
+            if wall - offset < end:
+                return wall - offset
+            at = end
+        return MAX_INSTANT
 
     def offset_at(self, instant: int) -> int:
         """UTC offset at ``instant`` from the cached segments (cheaper than zoneinfo)."""
@@ -112,6 +145,10 @@ class ZoneTable:
         if found is None:
             found = self._scan(year_start(year) - 1, year_start(year + 1) - 1)
             self._transitions[year] = found
+            while len(self._transitions) > ZONE_YEARS_CACHED + 1:
+                self._transitions.popitem(last=False)
+        else:
+            self._transitions.move_to_end(year)
         return found
 
     def _scan(self, low: int, high: int) -> list[tuple[int, int, int]]:
@@ -154,6 +191,9 @@ class ZoneTable:
             segments.append(Segment(start, end, self.offset(start), high_water))
         self._starts[year] = starts
         self._segments[year] = segments
+        while len(self._segments) > ZONE_YEARS_CACHED:
+            evicted, _ = self._segments.popitem(last=False)
+            del self._starts[evicted]
         return segments
 
 

@@ -16,12 +16,14 @@ import pytest
 
 from kron.api import ScheduledTaskStatus
 from kron.engine.executor import Executor
+from kron.engine.faults import Faults
 from kron.engine.index import TaskEntry
 from kron.engine.pool import WorkPool
 from kron.k8s.api import ApiError, KubeApi
 from kron.k8s.patch import apply_merge_patch, merge_patch
 from kron.k8s.runs import TaskRef
 from kron.metrics import Metrics
+from support.wait import async_wait_until
 
 UID = "uid-1"
 
@@ -32,13 +34,21 @@ class Server:
     def __init__(self) -> None:
         self.status: dict[str, Any] = {}
         self.patches: list[dict[str, Any]] = []
+        self.preconditions: list[str | None] = []
         self.gate = asyncio.Semaphore(0)
         self.in_flight = 0
         self.max_in_flight = 0
         self.fail_next: ApiError | None = None
         self.arrived: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
+    async def get_task(self, namespace: str, name: str) -> Any:
+        return {
+            "metadata": {"uid": UID, "resourceVersion": str(100 + len(self.patches))},
+            "status": self.status,
+        }
+
     async def patch_task_status(self, namespace: str, name: str, body: dict[str, Any]) -> Any:
+        self.preconditions.append((body.get("metadata") or {}).get("resourceVersion"))
         self.patches.append(body["status"])
         self.arrived.put_nowait(body["status"])
         self.in_flight += 1
@@ -61,15 +71,17 @@ class Engine:
     def __init__(self, entry: TaskEntry) -> None:
         self.tasks = {UID: entry}
         self.leading = True
+        self.woken: list[str] = []
 
     def observe_task(self, event_type: str | None, obj: dict[str, Any]) -> None:
+        self.tasks[UID].rv = int(obj["metadata"]["resourceVersion"])
         self.tasks[UID].set_persisted(obj.get("status") or {}, keep_intent=True)
 
     def observe_run(self, *args: Any) -> None:
         raise AssertionError("no runs in these tests")
 
     def wake(self, uid: str, when: float | None = None) -> None:
-        pass
+        self.woken.append(uid)
 
 
 def intend(entry: TaskEntry, executor: Executor, next_schedule: int) -> None:
@@ -96,8 +108,9 @@ async def setup() -> AsyncIterator[tuple[Server, TaskEntry, Executor]]:
         Engine(entry),
         api=cast(KubeApi, server),
         pool=pool,
-        metrics=Metrics(),
+        metrics=(metrics := Metrics()),
         events=mock.Mock(),
+        faults=Faults(metrics),
         clock=lambda: 0.0,
     )
     runner = asyncio.create_task(pool.run())
@@ -131,7 +144,7 @@ async def test_a_failed_write_is_retried_with_the_newest_intent(
     setup: tuple[Server, TaskEntry, Executor],
 ) -> None:
     server, entry, executor = setup
-    server.fail_next = ApiError(409, "Conflict", "the object has been modified")
+    server.fail_next = ApiError(503, "ServiceUnavailable", "etcd is slow")
     intend(entry, executor, 1_000)
     await settle(server, 1)
     intend(entry, executor, 2_000)
@@ -143,3 +156,41 @@ async def test_a_failed_write_is_retried_with_the_newest_intent(
     assert entry.written == 2
     assert server.status["nextScheduleTime"] == "1970-01-01T00:33:20Z"
     assert server.max_in_flight == 1
+
+
+async def test_each_write_is_conditional_on_the_version_it_was_computed_from(
+    setup: tuple[Server, TaskEntry, Executor],
+) -> None:
+    server, entry, executor = setup
+    entry.rv = 41
+    intend(entry, executor, 1_000)
+    await settle(server, 1)
+    server.gate.release()
+    await settle(server, 1)
+    intend(entry, executor, 2_000)
+    await settle(server, 2)
+    server.gate.release()
+    await settle(server, 2)
+    # The second write carries the version the first one's answer showed.
+    assert server.preconditions == ["41", "1"]
+
+
+async def test_a_conflict_drops_the_intent_and_replans_from_the_server(
+    setup: tuple[Server, TaskEntry, Executor],
+) -> None:
+    server, entry, executor = setup
+    engine = executor._engine  # the stand-in above
+    entry.rv = 7
+    server.status = {"nextScheduleTime": "1970-01-01T00:00:05Z"}  # another writer's
+    server.fail_next = ApiError(409, "Conflict", "the object has been modified")
+    intend(entry, executor, 1_000)
+    await settle(server, 1)
+    server.gate.release()
+    await async_wait_until(
+        lambda: engine.woken == [UID],  # type: ignore[attr-defined]
+        timeout=5,
+        message="the task is woken to be planned again",
+    )
+    assert entry.intended_api() == {"nextScheduleTime": "1970-01-01T00:00:05Z"}
+    assert len(server.patches) == 1  # not retried: the next plan writes afresh
+    assert not entry.status_queued

@@ -1,10 +1,11 @@
-"""Run manifests as documented, and reading Jobs and Pods back for the planner."""
+"""Run manifests as documented (reading them back: test_observed.py)."""
 
 from __future__ import annotations
 
-from kron.api import RunKind, ScheduledTaskSpec, Trigger
-from kron.k8s.runs import TaskRef, build_run, observe_run
-from kron.planner import CreateRun, RunPhase
+from kron.api import ScheduledTaskSpec, Trigger
+from kron.k8s.runs import TaskRef, build_run, reserved_keys
+from kron.k8s.shards import bucket_of
+from kron.planner import CreateRun
 
 TASK = TaskRef("team-a", "report", "uid-1")
 JOB_SPEC = ScheduledTaskSpec.model_validate(
@@ -26,7 +27,12 @@ def test_job_carries_owner_labels_annotations_and_a_default_restart_policy() -> 
     job = build_run(TASK, JOB_SPEC, CREATE)
     meta = job["metadata"]
     assert (job["kind"], meta["name"], meta["namespace"]) == ("Job", CREATE.name, "team-a")
-    assert meta["labels"] == {"team": "a", "kron.dev/task": "report", "kron.dev/task-uid": "uid-1"}
+    assert meta["labels"] == {
+        "team": "a",
+        "kron.dev/task": "report",
+        "kron.dev/task-uid": "uid-1",
+        "kron.dev/shard": str(bucket_of("uid-1")),
+    }
     assert meta["annotations"] == {
         "note": "x",
         "kron.dev/scheduled-time": "2026-01-01T00:00:00Z",
@@ -53,56 +59,62 @@ def test_building_a_run_does_not_change_the_template() -> None:
     assert "restartPolicy" not in JOB_SPEC.job_template.spec["template"]["spec"]  # type: ignore[union-attr]
 
 
-def test_a_job_reads_back_with_its_tick_and_outcome() -> None:
-    job = build_run(TASK, JOB_SPEC, CREATE)
-    job["metadata"]["uid"] = "job-uid"
-    job["status"] = {
-        "startTime": "2026-01-01T00:00:01Z",
-        "conditions": [
-            {
-                "type": "Failed",
-                "status": "True",
-                "reason": "BackoffLimitExceeded",
-                "message": "Job has reached the specified backoff limit",
-                "lastTransitionTime": "2026-01-01T00:00:09Z",
+RESERVED_SPEC = ScheduledTaskSpec.model_validate(
+    {
+        "schedule": "@hourly",
+        "jobTemplate": {
+            "metadata": {
+                "labels": {"team": "a", "kron.dev/task-uid": "someone-else"},
+                "annotations": {"kron.dev/scheduled-time": "2999-01-01T00:00:00Z"},
             },
-        ],
+            "spec": {
+                "template": {
+                    "metadata": {"labels": {"kron.dev/task-uid": "x", "app": "r"}},
+                    "spec": {"containers": [{"name": "c", "image": "i"}]},
+                }
+            },
+        },
     }
-    run = observe_run(RunKind.JOB, job)
-    assert run is not None
-    assert (run.name, run.nominal, run.attempt, run.trigger) == (
-        CREATE.name,
-        1767225600,
-        2,
-        Trigger.RETRY,
-    )
-    assert run.phase is RunPhase.FAILED
-    assert run.finished == 1767225609.0
-    assert run.message.startswith("BackoffLimitExceeded")
+)
 
 
-def test_a_pod_reads_back_with_its_exit_code() -> None:
-    pod = build_run(TASK, POD_SPEC, CREATE)
-    assert pod["kind"] == "Pod" and pod["spec"]["restartPolicy"] == "Never"
-    pod["status"] = {
-        "phase": "Failed",
-        "containerStatuses": [
-            {
-                "name": "c",
-                "state": {
-                    "terminated": {
-                        "exitCode": 3,
-                        "reason": "Error",
-                        "finishedAt": "2026-01-01T00:00:05Z",
+def test_a_templates_own_kron_keys_never_reach_its_runs() -> None:
+    job = build_run(TASK, RESERVED_SPEC, CREATE)
+    meta = job["metadata"]
+    assert meta["labels"] == {
+        "team": "a",
+        "kron.dev/task": "report",
+        "kron.dev/task-uid": "uid-1",
+        "kron.dev/shard": str(bucket_of("uid-1")),
+    }
+    assert meta["annotations"]["kron.dev/scheduled-time"] == "2026-01-01T00:00:00Z"
+    pod_labels = job["spec"]["template"]["metadata"]["labels"]
+    assert pod_labels == {"app": "r", "kron.dev/task": "report"}
+
+
+def test_reserved_keys_names_each_one_by_its_place() -> None:
+    assert reserved_keys(RESERVED_SPEC) == [
+        "metadata.labels.kron.dev/task-uid",
+        "metadata.annotations.kron.dev/scheduled-time",
+        "spec.template.metadata.labels.kron.dev/task-uid",
+    ]
+    assert reserved_keys(JOB_SPEC) == []
+
+
+def test_a_pod_template_with_null_metadata_builds() -> None:
+    """Found by make fuzz: `metadata: null` in the pod template is admitted."""
+    spec = ScheduledTaskSpec.model_validate(
+        {
+            "schedule": "@hourly",
+            "jobTemplate": {
+                "spec": {
+                    "template": {
+                        "metadata": None,
+                        "spec": {"containers": [{"name": "c", "image": "i"}]},
                     }
-                },
-            }
-        ],
-    }
-    run = observe_run(RunKind.POD, pod)
-    assert run is not None and run.phase is RunPhase.FAILED
-    assert run.message == "c: Error, exit code 3"
-
-
-def test_objects_without_kron_labels_are_not_runs() -> None:
-    assert observe_run(RunKind.JOB, {"metadata": {"name": "x", "annotations": {}}}) is None
+                }
+            },
+        }
+    )
+    job = build_run(TASK, spec, CREATE)
+    assert job["spec"]["template"]["metadata"]["labels"] == {"kron.dev/task": "report"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kron.api import Trigger
 from kron.planner import RunPhase, plan
-from kron.planner.requests import BACKFILL_BATCH
+from kron.planner.requests import BACKFILL_BATCH, token_digest
 from kron.planner.timeutil import to_time
 from kron.schedule import manual_run_name
 from support.planning import T0, run, spec, task
@@ -20,7 +20,7 @@ def test_run_now_fires_one_manual_run_per_token() -> None:
     assert [(c.name, c.trigger) for c in first.creates] == [
         (manual_run_name("report", "deploy-42"), Trigger.MANUAL)
     ]
-    assert first.status.handled_requests.run_now == "deploy-42"
+    assert first.status.handled_requests.run_now == token_digest("deploy-42")
     again = plan(
         task(s, status=first.status, annotations={"kron.dev/run-now": "deploy-42"}), T0 + 20
     )
@@ -119,3 +119,21 @@ def test_backfill_of_more_than_the_limit_is_refused() -> None:
     result = plan(task(spec(schedule="* * * * * *"), annotations=ann), T0 - 0.5)
     assert backfilled(result.creates) == []
     assert "more than" in result.events[0].message
+
+
+def test_a_status_written_before_digests_still_remembers_its_token() -> None:
+    s = spec(schedule="0 0 1 6 *")
+    status = plan(task(s), T0).status
+    status.handled_requests.run_now = "deploy-42"  # as an older kron stored it
+    again = plan(task(s, status=status, annotations={"kron.dev/run-now": "deploy-42"}), T0 + 1)
+    assert again.creates == []
+
+
+def test_a_huge_token_is_kept_as_a_short_digest() -> None:
+    s = spec(schedule="0 0 1 6 *")
+    token = "x" * 200_000
+    result = plan(task(s, annotations={"kron.dev/run-now": token}), T0)
+    assert len(result.creates) == 1
+    assert result.status.handled_requests.run_now == token_digest(token)
+    assert len(result.status.model_dump_json()) < 4_000
+    assert all(len(e.message) < 1_100 for e in result.events)

@@ -1,0 +1,122 @@
+"""ScheduledTaskPolicy: the limits a platform team sets on the ScheduledTasks of tenants.
+
+It is the parameter resource (``paramKind``) of the ValidatingAdmissionPolicy that the
+chart ships (``kron.api.policy.admission``): the API server reads a binding's
+ScheduledTaskPolicy and evaluates the policy's CEL against every ScheduledTask created or
+changed in the namespaces the binding selects. kron itself never reads it.
+
+Cluster-scoped on purpose: only cluster administrators (or whoever they grant it to with
+a ClusterRole) can write one, and no RoleBinding in a tenant's namespace can grant it,
+so no namespace role (``edit``, ``admin``) reaches it. Its fields are typed and bounded
+by the CRD's schema, so a typo in a limit is refused when the platform team applies it,
+instead of surfacing later as a CEL error on every tenant's ``kubectl apply``.
+"""
+
+from typing import Annotated, Final, Literal
+
+from pydantic import ConfigDict, Field
+
+from kron.api.base import ApiModel, SchemaExtra, SpecModel
+from kron.api.constants import (
+    GROUP,
+    MAX_DEADLINE_SECONDS,
+    MAX_EXCLUDE_SCHEDULES,
+    MAX_JITTER_SECONDS,
+    MAX_SCHEDULES,
+)
+from kron.api.enums import RunKind
+
+POLICY_KIND: Final = "ScheduledTaskPolicy"
+POLICY_PLURAL: Final = "scheduledtaskpolicies"
+POLICY_SINGULAR: Final = "scheduledtaskpolicy"
+POLICY_SHORT_NAME: Final = "stpolicy"
+POLICY_CRD_NAME: Final = f"{POLICY_PLURAL}.{GROUP}"
+
+MAX_MIN_INTERVAL_SECONDS: Final = 86_400
+"""The coarsest interval the policy can judge: it reads the second, minute and hour
+fields of cron expressions, not the day fields (see ``kron.api.policy.interval``)."""
+
+
+class ScheduledTaskPolicySpec(SpecModel):
+    """Limits on the ScheduledTasks of the namespaces whose binding names this policy.
+
+    Every limit is optional: an unset one does not apply. A limit is checked when a task
+    is created, and on an update only if the update changes a field the limit reads, so
+    tightening a policy never stops tenants from suspending or triggering the tasks they
+    already have.
+    """
+
+    min_interval_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_MIN_INTERVAL_SECONDS,
+        description="Least time between two nominal fire times of one schedule expression, "
+        "in seconds. 6-field cron, @every and 5-field cron are judged from their fields "
+        "(README: Tenancy and security); @at fires once and always passes.",
+    )
+    max_schedules: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_SCHEDULES,
+        description="Most expressions in spec.schedules (spec.schedule counts as one).",
+    )
+    max_exclude_schedules: int | None = Field(
+        None, ge=0, le=MAX_EXCLUDE_SCHEDULES, description="Most expressions in excludeSchedules."
+    )
+    allowed_run_kinds: (
+        Annotated[
+            list[RunKind],
+            SchemaExtra({"x-kubernetes-list-type": "set"}),
+        ]
+        | None
+    ) = Field(
+        None,
+        min_length=1,
+        max_length=len(RunKind),
+        description="Run kinds tasks may use: Job (spec.jobTemplate), Pod (spec.podTemplate).",
+    )
+    max_backfill_seconds: int | None = Field(
+        None,
+        ge=0,
+        description="Longest interval a kron.dev/backfill annotation (<from>/<to>, RFC 3339) "
+        "may span, in seconds.",
+    )
+    min_on_the_hour_jitter_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_JITTER_SECONDS,
+        description="Least spec.jitterSeconds of a task with an expression that fires on the "
+        "hour (minute 0 and second 0: macros, '0 * * * *', '*/15 * * * *', @every 1h, ...).",
+    )
+    max_starting_deadline_seconds: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_DEADLINE_SECONDS,
+        description="Largest spec.startingDeadlineSeconds. When set, tasks must set a "
+        "deadline: an unset one means no deadline at all.",
+    )
+
+
+class PolicyMetadata(ApiModel):
+    """The metadata kron's tools read from a policy: its name."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(None, description="The policy's name.")
+
+
+class ScheduledTaskPolicy(ApiModel):
+    """Limits on tenants' ScheduledTasks, enforced at admission (kron.dev/v1alpha1)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    api_version: Literal["kron.dev/v1alpha1"] = Field(
+        "kron.dev/v1alpha1", description="kron.dev/v1alpha1."
+    )
+    kind: Literal["ScheduledTaskPolicy"] = Field(
+        "ScheduledTaskPolicy", description="ScheduledTaskPolicy."
+    )
+    metadata: PolicyMetadata = Field(default_factory=PolicyMetadata, description="Metadata.")
+    spec: ScheduledTaskPolicySpec = Field(
+        default_factory=ScheduledTaskPolicySpec, description="The limits."
+    )

@@ -1,0 +1,222 @@
+"""Fault isolation: what goes wrong for one task, in the index or the planner, stays with it.
+
+These drive the real engine (index, planner, executor queueing) with hostile
+objects; nothing here talks to a cluster, the integration suite does the same on
+the real control plane.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kron.api import RunKind
+from kron.engine import engine as engine_module
+from kron.engine import observing
+from kron.k8s.runs import TaskRef
+from support.engine import T0, Clock, creates, engine, plan_all, run_object, sample, task_object
+
+A = TaskRef("team-a", "alpha", "uid-a")
+B = TaskRef("team-b", "beta", "uid-b")
+
+
+def ready(e: Any, uid: str) -> dict[str, Any]:
+    status = e.tasks[uid].intended_api()
+    return next(c for c in status["conditions"] if c["type"] == "Ready")
+
+
+def stalled(e: Any, uid: str) -> dict[str, Any]:
+    status = e.tasks[uid].intended_api()
+    return next(c for c in status["conditions"] if c["type"] == "Stalled")
+
+
+def both(clock: Clock) -> Any:
+    e = engine(clock)
+    e.observe_task("ADDED", task_object(A.name, A.namespace, A.uid))
+    e.observe_task("ADDED", task_object(B.name, B.namespace, B.uid))
+    return e
+
+
+def test_a_task_whose_plan_raises_is_reported_on_its_own_and_retried_with_backoff(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = engine_module.plan
+
+    def plan(task: Any, now: float, budget: Any = None) -> Any:
+        if task.uid == A.uid:
+            raise OverflowError("date value out of range\nsecond line")
+        return real(task, now, budget)
+
+    monkeypatch.setattr(engine_module, "plan", plan)
+    clock = Clock(T0 + 0.5)
+    e = both(clock)
+    plan_all(e)
+    condition = ready(e, A.uid)
+    assert (condition["status"], condition["reason"]) == ("False", "InternalError")
+    assert condition["message"] == "plan: OverflowError: date value out of range second line"
+    assert (stalled(e, A.uid)["status"], stalled(e, A.uid)["reason"]) == ("False", "InternalError")
+    assert sample(e.metrics, "kron_task_errors_total", stage="plan") == 1
+    assert e.timers.get(A.uid) == clock.now + 1.0
+    # The other tenant's task planned and fired as if nothing happened.
+    assert ready(e, B.uid)["reason"] == "Scheduled"
+    assert [r.name for r in creates(e)] == ["beta-1767225600"]
+    # Each failure doubles the wait.
+    clock.now = e.timers.get(A.uid)  # type: ignore[assignment]
+    plan_all(e)
+    assert e.timers.get(A.uid) == clock.now + 2.0
+    assert sample(e.metrics, "kron_task_errors_total", stage="plan") == 2
+
+
+def test_a_task_recovering_from_an_internal_error_catches_up_instead_of_firing_a_backlog(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = engine_module.plan
+    broken = {"on": True}
+
+    def plan(task: Any, now: float, budget: Any = None) -> Any:
+        if broken["on"]:
+            raise RuntimeError("boom")
+        return real(task, now, budget)
+
+    monkeypatch.setattr(engine_module, "plan", plan)
+    clock = Clock(T0 + 0.5)
+    e = engine(clock)
+    e.observe_task("ADDED", task_object(A.name, A.namespace, A.uid, created="2026-01-01T00:00:00Z"))
+    plan_all(e)
+    broken["on"] = False
+    clock.now = T0 + 30.5  # 30 per-second ticks passed while it could not be planned
+    e.wake(A.uid)
+    plan_all(e)
+    assert ready(e, A.uid)["reason"] == "Scheduled"
+    # catchUpPolicy Latest (the default): the newest tick runs, the others are Missed.
+    assert [r.name for r in creates(e)] == ["alpha-1767225630"]
+    counts = e.tasks[A.uid].intended_api()["counts"]
+    assert counts["missed"] == 29
+
+
+def test_an_object_that_breaks_the_index_is_counted_and_the_index_goes_on() -> None:
+    clock = Clock()
+    e = engine(clock)
+    hostile = task_object(A.name, A.namespace, A.uid)
+    hostile["metadata"]["annotations"] = {"kron.dev/run-now": "x"}
+    hostile["metadata"]["generation"] = "not a number"
+    e.observe_task("ADDED", hostile)
+    assert sample(e.metrics, "kron_task_errors_total", stage="index") == 1
+    e.observe_task("ADDED", task_object(B.name, B.namespace, B.uid))
+    plan_all(e)
+    assert ready(e, B.uid)["reason"] == "Scheduled"
+
+
+def test_a_spec_that_cannot_be_read_inside_kron_is_an_internal_error_and_is_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = {"n": 0}
+    real = observing.read_spec
+
+    def read_spec(raw: object) -> Any:
+        calls["n"] += 1
+        if calls["n"] <= 2:  # when observed, and again at its first plan
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(raw)
+
+    monkeypatch.setattr(observing, "read_spec", read_spec)
+    clock = Clock(T0 + 0.5)
+    e = engine(clock)
+    e.observe_task("ADDED", task_object(A.name, A.namespace, A.uid))
+    plan_all(e)
+    assert ready(e, A.uid)["reason"] == "InternalError"
+    assert "RecursionError" in ready(e, A.uid)["message"]
+    clock.now = e.timers.get(A.uid)  # type: ignore[assignment]
+    plan_all(e)
+    assert ready(e, A.uid)["reason"] == "Scheduled"
+
+
+def test_a_forged_run_in_another_namespace_is_ignored_and_never_moves_the_cursor() -> None:
+    clock = Clock(T0 + 0.5)
+    e = engine(clock)
+    e.observe_task("ADDED", task_object(A.name, A.namespace, A.uid))
+    future = 4_102_444_800  # 2100-01-01
+    forged = run_object(A, future, created=T0)
+    forged["metadata"]["namespace"] = B.namespace
+    e.observe_run(RunKind.JOB, "ADDED", forged)
+    assert e.tasks[A.uid].runs == {}
+    assert sample(e.metrics, "kron_runs_ignored_total", reason="namespace") == 1
+    plan_all(e)
+    status = e.tasks[A.uid].intended_api()
+    assert status["lastScheduleTime"] == "2026-01-01T00:00:00Z"
+    assert [r.name for r in creates(e)] == ["alpha-1767225600"]
+
+
+def test_a_forged_run_listed_before_its_task_is_not_adopted_by_it() -> None:
+    clock = Clock(T0 + 0.5)
+    e = engine(clock)
+    forged = run_object(A, 4_102_444_800, created=4_102_444_800)
+    forged["metadata"]["namespace"] = B.namespace
+    e.observe_run(RunKind.JOB, None, forged)  # an orphan: its task is not known yet
+    e.observe_task(None, task_object(A.name, A.namespace, A.uid))
+    assert e.tasks[A.uid].runs == {}
+
+
+def test_a_far_future_run_in_the_tasks_own_namespace_is_ignored_too() -> None:
+    clock = Clock(T0 + 0.5)
+    e = engine(clock)
+    e.observe_task("ADDED", task_object(A.name, A.namespace, A.uid))
+    e.observe_run(RunKind.JOB, "ADDED", run_object(A, 4_102_444_800, created=T0))
+    assert e.tasks[A.uid].runs == {}
+    assert sample(e.metrics, "kron_runs_ignored_total", reason="future") == 1
+
+
+def test_a_labelled_pod_without_an_owner_reference_is_ignored() -> None:
+    clock = Clock()
+    e = engine(clock)
+    e.observe_task("ADDED", task_object(A.name, A.namespace, A.uid))
+    forged = run_object(A, int(T0))
+    del forged["metadata"]["ownerReferences"]
+    e.observe_run(RunKind.POD, "ADDED", forged)
+    assert e.tasks[A.uid].runs == {}
+    assert sample(e.metrics, "kron_runs_ignored_total", reason="owner") == 1
+
+
+def test_an_observed_run_that_raises_inside_kron_is_counted_not_fatal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def read_run(*_: Any) -> Any:
+        raise ValueError("bad")
+
+    monkeypatch.setattr(observing, "read_run", read_run)
+    clock = Clock()
+    e = engine(clock)
+    e.observe_task("ADDED", task_object(A.name, A.namespace, A.uid))
+    e.observe_run(RunKind.JOB, "ADDED", run_object(A, int(T0)))
+    assert sample(e.metrics, "kron_task_errors_total", stage="observe") == 1
+
+
+def test_a_template_with_kron_keys_is_reported_once_and_they_are_left_out() -> None:
+    clock = Clock(T0 + 0.5)
+    e = engine(clock)
+    job = {
+        "metadata": {"labels": {"kron.dev/task-uid": "uid-b"}},
+        "spec": {"template": {"spec": {"containers": [{"name": "m", "image": "i"}]}}},
+    }
+    e.observe_task("ADDED", task_object(A.name, A.namespace, A.uid, {"jobTemplate": job}))
+    recorded: list[Any] = []
+    e.events.record = lambda ref, event: recorded.append(event)  # type: ignore[method-assign]
+    plan_all(e)
+    e.wake(A.uid)
+    plan_all(e)
+    reserved = [ev for ev in recorded if ev.reason == "ReservedMetadata"]
+    assert len(reserved) == 1
+    assert "metadata.labels.kron.dev/task-uid" in reserved[0].message
+
+
+def test_runs_missing_from_a_relist_are_gone_and_leave_a_tombstone() -> None:
+    clock = Clock(T0 + 0.5)
+    e = engine(clock)
+    e.observe_task("ADDED", task_object(A.name, A.namespace, A.uid))
+    e.observe_run(RunKind.JOB, None, run_object(A, int(T0) - 5))
+    e.observe_run(RunKind.JOB, None, run_object(A, int(T0) - 4))
+    kept = (A.namespace, f"{A.name}-{int(T0) - 4}")
+    e.index.runs_relisted(RunKind.JOB, None, {kept})
+    assert list(e.tasks[A.uid].runs) == [kept[1]]
+    assert e.tasks[A.uid].tombstone == int(T0) - 5
