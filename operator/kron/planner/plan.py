@@ -54,6 +54,8 @@ from kron.schedule import ScheduleError, Timeline, compile_timeline, run_name
 SCHEDULED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.RETRY})
 """Runs whose nominal time belongs to the schedule's own stream (the cursor)."""
 HELD_REASONS = frozenset({Reason.SUSPENDED, Reason.TOO_MANY_FAILURES})
+DEFER_SECONDS = 1.0
+"""Pause before a pass continues work its predecessor's budget cut short."""
 INVALID_REASONS = frozenset(
     {Reason.INVALID_SCHEDULE, Reason.INVALID_TIME_ZONE, Reason.INVALID_SPEC}
 )
@@ -290,9 +292,15 @@ def _finish(p: Pass, held: str | None) -> None:
         and not status.pending
         and status.handled_requests.backfill_cursor is None
     )
-    upcoming = [] if held else p.timeline.upcoming(p.cursor, MAX_UPCOMING)
-    status.upcoming_schedule_times = [to_time(t.fire_at) for t in upcoming]
-    status.next_schedule_time = status.upcoming_schedule_times[0] if upcoming else None
+    if held:
+        status.upcoming_schedule_times = []
+    elif p.task.look_ahead:
+        upcoming = p.timeline.upcoming(p.cursor, MAX_UPCOMING, stop=p.budget.out_of_time)
+        if p.budget.exhausted:
+            p.plan.deferred = True  # a later pass, with warmer caches, completes the list
+        status.upcoming_schedule_times = [to_time(t.fire_at) for t in upcoming]
+    upcoming_times = status.upcoming_schedule_times
+    status.next_schedule_time = upcoming_times[0] if upcoming_times else None
     status.schedule_summary = spec.schedule_summary()
 
     now, gen = to_time(p.now), p.task.generation
@@ -373,4 +381,6 @@ def _finish(p: Pass, held: str | None) -> None:
             wakes.append(_not_before(entry, p.now))
     if requests.backfill_waiting(p):
         wakes.append(p.now)
+    if p.plan.deferred:
+        wakes.append(p.now + DEFER_SECONDS)  # the engine backs off further if it recurs
     p.plan.wake_at = min(wakes) if wakes else None

@@ -96,6 +96,10 @@ class TaskInput:
     tombstone: int | None = None
     """Newest nominal time of a scheduled run seen deleted (history cleanup), so a
     lagging status never makes a cleaned-up tick look unfired."""
+    look_ahead: bool = True
+    """Do the work a budget may cut short: the upcoming fire times and counting a new
+    backfill. False while that work is backing off after running out of budget: the
+    previous upcoming times are kept and a new backfill waits; ticks fire regardless."""
 
 
 @dataclass(frozen=True, slots=True)
