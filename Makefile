@@ -79,6 +79,10 @@ test: $(STAMP) ## everything: unit, contract, integration on the local control p
 bench-core: $(STAMP) ## benchmark the pure scheduling core (next-fire computation)
 	$(PY) hack/bench_core.py
 
+.PHONY: bench-pool
+bench-pool: $(STAMP) ## benchmark the work pool alone (queueing cost per API job, fair order)
+	$(PY) hack/bench_pool.py
+
 .PHONY: bench-http
 bench-http: $(STAMP) ## the event loop's lateness while the metrics/probe port is attacked -> .bench/http.json
 	$(PY) hack/bench_http.py
@@ -90,7 +94,7 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 
 .PHONY: bench
 bench: $(BENCH_STAMP) ## kron vs CronJob on a dedicated local cluster (BENCH_PROFILE=quick|full) -> .bench/latest.json
-	BENCH_COMMAND="make bench$(if $(BENCH_PROFILE), BENCH_PROFILE=$(BENCH_PROFILE))$(if $(BENCH_KRON_FLAGS), BENCH_KRON_FLAGS='$(BENCH_KRON_FLAGS)')" $(PY) -m bench
+	BENCH_COMMAND="make bench$(if $(BENCH_PROFILE), BENCH_PROFILE=$(BENCH_PROFILE))$(if $(BENCH_PHASES), BENCH_PHASES=$(BENCH_PHASES))$(if $(BENCH_KRON_FLAGS), BENCH_KRON_FLAGS='$(BENCH_KRON_FLAGS)')" $(PY) -m bench
 
 .PHONY: screenshots
 screenshots: $(STAMP) ## regenerate the kron ui screenshots in docs/img (local cluster, headless Chromium)

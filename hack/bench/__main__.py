@@ -7,7 +7,8 @@ Any profile value can be overridden from the environment:
     BENCH_GRACE (s),
     BENCH_RAW_JOBS, BENCH_WORKERS (kron --workers and the raw client's concurrency),
     BENCH_RUN (noop | pod), BENCH_KRON_FLAGS (extra `kron run` flags),
-    BENCH_PHASES (comma list of: raw, kron-steady, kron-herd, cron-steady, cron-herd),
+    BENCH_PHASES (comma list of: raw, kron-steady, kron-herd, cron-steady, cron-herd,
+    noisy-kron, noisy-cron),
     BENCH_CRON_QPS (comma list of kube-controller-manager QPS values, default "20,<kron qps>"),
     BENCH_OUT (file, default .bench/latest.json), BENCH_CLUSTER (cluster root,
     default .bench/cluster; `shared` uses the repository's .local-cluster),
@@ -15,6 +16,10 @@ Any profile value can be overridden from the environment:
     BENCH_KEEP_CLUSTER=1 (leave the bench cluster running; one found running is kept).
 
 `python -m bench --readme` rewrites the README's table from `.bench/latest.json`.
+
+A run of some phases only into `.bench/latest.json` keeps what the last run measured
+for the sections it did not run: the noisy-neighbour section (noisy-kron, noisy-cron)
+and the rest are each measured, dated and recorded separately.
 
 The bench cluster is a second local control plane, so tests on the shared one neither
 disturb its settings (kube-controller-manager is restarted with other QPS values) nor
@@ -39,6 +44,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.noisy import noisy_neighbour
 from bench.phases import Bench, Config
 from bench.procs import BenchError, Watcher, load_average
 from bench.report import plot, summary_table, update_readme, write_json
@@ -51,7 +57,16 @@ from localcluster.layout import DEFAULT_ROOT
 ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger("bench")
 
-ALL_PHASES = ("raw", "kron-steady", "kron-herd", "cron-steady", "cron-herd", "kron-scale")
+ALL_PHASES = (
+    "raw",
+    "kron-steady",
+    "kron-herd",
+    "cron-steady",
+    "cron-herd",
+    "noisy-kron",
+    "noisy-cron",
+    "kron-scale",
+)
 DEFAULT_PHASES = {"scale": "raw,kron-scale"}
 
 
@@ -183,17 +198,26 @@ def install_crd(cluster: LocalCluster) -> None:
         check=True,
         capture_output=True,
     )
-    subprocess.run(
-        [
-            *kubectl,
-            "wait",
-            "--for=condition=Established",
-            "crd/scheduledtasks.kron.dev",
-            "--timeout=60s",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    # On a cluster that has just started, `kubectl wait` right after the apply can fail
+    # at once (seen twice on a loaded machine) rather than wait: try again a few times.
+    for attempt in range(5):
+        waited = subprocess.run(
+            [
+                *kubectl,
+                "wait",
+                "--for=condition=Established",
+                "crd/scheduledtasks.kron.dev",
+                "--timeout=60s",
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        if waited.returncode == 0:
+            return
+        log.info("CRD not Established yet (attempt %d): %s", attempt + 1, waited.stderr.strip())
+        time.sleep(2.0)
+    raise BenchError(f"the ScheduledTask CRD is not Established: {waited.stderr.strip()}")
 
 
 async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
@@ -257,8 +281,13 @@ async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
             pids = {n: int(components[n]["pid"]) for n in ("kube-apiserver", "etcd")}
             results["kron_scale"] = await scale(bench, sizes, pids)
             loads["kron-scale"] = list(load_average())
+        if "noisy-kron" in phases:
+            results["noisy_kron"] = await noisy_neighbour(bench, "kron", "noisy-kron", None)
+            loads["noisy-kron"] = list(load_average())
         for n, cq in enumerate(cron_qps):
-            if not {"cron-steady", "cron-herd"} & set(phases):
+            if not {"cron-steady", "cron-herd", "noisy-cron"} & set(phases):
+                break
+            if not {"cron-steady", "cron-herd"} & set(phases) and n >= profile.cron_herds:
                 break
             quiet = await bench.quiesce()
             log.info("cron q%s: earlier phases' namespaces gone after %.1fs", cq, quiet)
@@ -274,6 +303,13 @@ async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
                     "cronjob", f"cron-herd-q{cq}", kcm_pid, raw_rate
                 )
                 loads[f"cron-herd-q{cq}"] = list(load_average())
+            if "noisy-cron" in phases and n < profile.cron_herds:
+                if {"cron-steady", "cron-herd"} & set(phases):
+                    await bench.quiesce()
+                results[f"noisy_cron_qps{cq}"] = await noisy_neighbour(
+                    bench, "cronjob", f"noisy-cron-q{cq}", kcm_pid
+                )
+                loads[f"noisy-cron-q{cq}"] = list(load_average())
     finally:
         bench.stop_all()
         watcher.stop()
@@ -285,6 +321,7 @@ async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
     elapsed = time.time() - started
     settings = {
         "profile": profile_name,
+        "phases": phases,
         **{k: v for k, v in asdict(config).items() if k not in ("kubeconfig", "out_dir")},
         "kron_qps": qps,
         "kron_burst": burst,
@@ -327,7 +364,8 @@ def main() -> None:
     except BenchError as err:
         sys.exit(f"bench failed: {err}")
     out = Path(os.environ.get("BENCH_OUT", str(ROOT / ".bench" / "latest.json")))
-    document = write_json(out, measured)
+    previous = json.loads(out.read_text()) if out.exists() else None
+    document = write_json(out, measured, previous)
     png = out.with_suffix(".png")
     if plot(png, measured):
         print(f"wrote {png}")

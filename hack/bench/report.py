@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-SAMPLE_KEYS = ("lags", "curve")
+SAMPLE_KEYS = ("lags", "curve", "b_lags_alone", "b_lags_herd")
 KEYS = (
     "lag_p50_s",
     "lag_p99_s",
@@ -24,6 +24,15 @@ GOAL_HERD_VS_RAW = 0.9
 GOAL_P99_RATIO = 10.0
 GOAL_RSS_MB = 250.0
 GOAL_RSS_TASKS = 10_000
+GOAL_NOISY_RATIO = 2.0
+MAIN_PHASES = frozenset({"raw", "kron-steady", "kron-herd", "cron-steady", "cron-herd"})
+NOISY_PHASES = frozenset({"noisy-kron", "noisy-cron"})
+NOISY_KEYS = ("noisy_neighbour", "noisy_neighbour_p99_ratio")
+
+
+def _num(value: Any) -> float:
+    """A measurement as a float; missing (None, as JSON stores NaN) is NaN."""
+    return math.nan if value is None else float(value)
 
 
 def _clean(value: Any) -> Any:
@@ -58,7 +67,47 @@ def _system(steady: dict[str, Any], herd: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def build(measured: dict[str, Any]) -> dict[str, Any]:
+def build(measured: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The document for `measured`; sections whose phases did not run this time are
+    taken from `previous` (the last document), each keeping its own date and commit."""
+    s = measured["settings"]
+    ran = set(s.get("phases", MAIN_PHASES | NOISY_PHASES))
+    if previous is None or ran & MAIN_PHASES:
+        doc = _main(measured)
+    else:
+        doc = {k: v for k, v in previous.items() if k not in (*NOISY_KEYS, "goals")}
+    doc["noisy_neighbour"] = noisy_section(measured, (previous or {}).get("noisy_neighbour"))
+    kron_noisy = doc["noisy_neighbour"].get("kron") or {}
+    doc["noisy_neighbour_p99_ratio"] = kron_noisy.get("p99_ratio", math.nan)
+    qps_runs = [run["qps"] for run in doc["settings"]["kcm_qps_runs"]]
+    doc["goals"] = goals(doc, qps_runs)
+    return doc
+
+
+def noisy_section(
+    measured: dict[str, Any], previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """B's lag alone and beside A's herd, per system, each with when and how it was
+    measured; systems this run did not measure are kept from `previous`."""
+    r, s = measured["results"], measured["settings"]
+    section: dict[str, Any] = {
+        k: v for k, v in (previous or {}).items() if isinstance(v, dict) and "measured" in v
+    }
+    stamp = {k: s.get(k) for k in ("date", "commit", "command", "profile", "kron_qps")}
+    if "noisy_kron" in r:
+        section["kron"] = {**r["noisy_kron"], "measured": stamp}
+    for run in s["kcm_qps_runs"]:
+        key = f"noisy_cron_qps{run['qps']}"
+        if key in r:
+            section[f"cronjob_qps{run['qps']}"] = {
+                **r[key],
+                "kcm_qps": run["qps"],
+                "measured": stamp,
+            }
+    return section
+
+
+def _main(measured: dict[str, Any]) -> dict[str, Any]:
     r = measured["results"]
     s = measured["settings"]
     qps_runs = [run["qps"] for run in s["kcm_qps_runs"]]
@@ -74,19 +123,18 @@ def build(measured: dict[str, Any]) -> dict[str, Any]:
         doc[key]["kcm_qps"] = q
         doc[key]["steady"]["resources_of"] = "kube-controller-manager (all its controllers)"
     doc["raw"] = r.get("raw", {})
-    doc["goals"] = goals(doc, qps_runs)
     doc["settings"] = s
     return doc
 
 
 def goals(doc: dict[str, Any], qps_runs: list[int]) -> dict[str, Any]:
     kron = doc["kron"]
-    p99 = kron["lag_p99_s"]
+    p99 = _num(kron["lag_p99_s"])
     out: dict[str, Any] = {
         "steady_p99_le_100ms": {"value_s": p99, "met": bool(p99 <= GOAL_P99_S)},
     }
-    rate = kron["herd"].get("herd_rate_per_s", math.nan)
-    raw = doc["raw_create_per_s"]
+    rate = _num(kron["herd"].get("herd_rate_per_s"))
+    raw = _num(doc["raw_create_per_s"])
     ratio = rate / raw if raw and not math.isnan(raw) else math.nan
     out["herd_ge_90pct_raw"] = {
         "herd_per_s": rate,
@@ -96,24 +144,31 @@ def goals(doc: dict[str, Any], qps_runs: list[int]) -> dict[str, Any]:
     }
     for i, q in enumerate(qps_runs):
         key = "cronjob" if i == 0 else f"cronjob_qps{q}"
-        theirs = doc[key]["lag_p99_s"]
+        theirs = _num(doc[key]["lag_p99_s"])
         times = theirs / p99 if p99 and not math.isnan(p99) else math.nan
         out[f"p99_10x_lower_than_cronjob_qps{q}"] = {
             "ratio": round(times, 1),
             "met": bool(times >= GOAL_P99_RATIO),
         }
-    rss, tasks = kron["rss_mb"], doc["tasks"]
+    rss, tasks = _num(kron["rss_mb"]), doc["tasks"]
     out["rss_le_250mb_at_10k"] = {
         "rss_mb": rss,
         "tasks": tasks,
         "met": bool(rss <= GOAL_RSS_MB) if tasks >= GOAL_RSS_TASKS else None,
         "note": "" if tasks >= GOAL_RSS_TASKS else f"measured at {tasks} tasks, not 10,000",
     }
+    ratio = _num(doc.get("noisy_neighbour_p99_ratio"))
+    out["noisy_neighbour_p99_le_2x"] = {
+        "ratio": ratio,
+        "met": bool(ratio <= GOAL_NOISY_RATIO) if not math.isnan(ratio) else None,
+    }
     return out
 
 
-def write_json(path: Path, measured: dict[str, Any]) -> dict[str, Any]:
-    doc = build(measured)
+def write_json(
+    path: Path, measured: dict[str, Any], previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    doc = build(measured, previous)
     path.write_text(json.dumps(_clean(doc), indent=2) + "\n")
     samples = {
         name: {k: v for k, v in res.items() if k in SAMPLE_KEYS}
@@ -124,7 +179,8 @@ def write_json(path: Path, measured: dict[str, Any]) -> dict[str, Any]:
 
 
 def plot(path: Path, measured: dict[str, Any]) -> bool:
-    """Lag CDFs (left) and herd drain curves (right); False without matplotlib."""
+    """Lag CDFs (left) and herd drain curves (right); False without matplotlib or when
+    no phase measured any."""
     try:
         import matplotlib  # noqa: PLC0415 (optional: the bench extra)
 
@@ -134,6 +190,8 @@ def plot(path: Path, measured: dict[str, Any]) -> bool:
         print("matplotlib missing (pip install -e '.[bench]'): no PNG")
         return False
     r = measured["results"]
+    if not any(res.get("lags") or res.get("curve") for res in r.values()):
+        return False  # no steady or herd phase ran: keep the last figure
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     for name, res in r.items():
         lags = sorted(res.get("lags") or [])
@@ -257,7 +315,51 @@ def readme_block(doc: dict[str, Any]) -> str:
         value = ", ".join(f"{k} {_fmt(v)}" for k, v in shown.items())
         met = {True: "yes", False: "no", None: "n/a"}[goal.get("met")]
         lines.append(f"| {name} | {value} | {met} |")
+    noisy = noisy_table(doc.get("noisy_neighbour") or {})
+    if noisy:
+        lines += ["", *noisy]
     return "\n".join(lines)
+
+
+NOISY_ROWS = (
+    ("B's p50 fire lag alone", "b_alone_p50_s", " s"),
+    ("B's p99 fire lag alone", "b_alone_p99_s", " s"),
+    ("B's p50 fire lag beside A's herd", "b_herd_p50_s", " s"),
+    ("B's p99 fire lag beside A's herd", "b_herd_p99_s", " s"),
+    ("p99 ratio, herd / alone", "p99_ratio", ""),
+    ("A's runs created before B's last", "a_runs_before_b_last", ""),
+    ("A's herd drained after", "a_herd_drain_s", " s"),
+)
+
+
+def noisy_table(section: dict[str, Any]) -> list[str]:
+    """The noisy-neighbour results (README): B's lag alone and beside A's herd."""
+    systems = [("kron", section["kron"])] if "kron" in section else []
+    systems += [
+        (f"CronJob, KCM {v['kcm_qps']} QPS", v)
+        for k, v in section.items()
+        if k.startswith("cronjob") and isinstance(v, dict)
+    ]
+    if not systems:
+        return []
+    size = systems[0][1].get("herd_namespace_objects", "?")
+    small = systems[0][1].get("small_namespace_objects", "?")
+    lines = [
+        f"Noisy neighbour: namespace A with {size} objects due on one instant, namespace B "
+        f"with {small} due on the same instant and, alone, on one before it.",
+        "",
+        "| | " + " | ".join(name for name, _ in systems) + " |",
+        "|---|" + "---|" * len(systems),
+    ]
+    for title, key, unit in NOISY_ROWS:
+        values = " | ".join(_fmt(v.get(key), unit) for _, v in systems)
+        lines.append(f"| {title} | {values} |")
+    stamps = []
+    for _, v in systems:
+        m = v.get("measured") or {}
+        stamps.append(f"{m.get('date', '?')}, `{m.get('commit', '?')}`, `{m.get('command', '?')}`")
+    lines.append("| measured (date, commit, command) | " + " | ".join(stamps) + " |")
+    return lines
 
 
 def update_readme(readme: Path, doc: dict[str, Any]) -> bool:

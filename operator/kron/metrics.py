@@ -17,6 +17,10 @@ LAG_BUCKETS = (
 )  # fmt: skip
 """Fire lag from 5 ms to 10 minutes (api.md)."""
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400)
+WAIT_BUCKETS = (
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+)  # fmt: skip
+"""Time a job waits in the work pool, 1 ms to 5 minutes."""
 API_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
@@ -71,8 +75,16 @@ class Metrics:
         self.active_runs = Gauge("kron_active_runs", "Runs not finished.", registry=r)
         self.queue_depth = Gauge(
             "kron_queue_depth",
-            "Work waiting: due (tasks past their wake time), create, delete, status, event.",
+            "Work waiting: due (tasks past their wake time), create, delete, status, cleanup, "
+            "event.",
             ["queue"],
+            registry=r,
+        )
+        self.queue_wait = Histogram(
+            "kron_queue_wait_seconds",
+            "From a job's submission to the work pool to its start, by lane.",
+            ["lane"],
+            buckets=WAIT_BUCKETS,
             registry=r,
         )
         self.api_requests = Counter(
@@ -157,6 +169,19 @@ class Metrics:
                 "kron_task_last_fire_timestamp_seconds",
                 "When each task last created a run.",
                 ["namespace", "task"],
+                registry=r,
+            )
+            self.namespace_queue_depth = Gauge(
+                "kron_namespace_queue_depth",
+                "Jobs waiting in the work pool per lane and namespace.",
+                ["lane", "namespace"],
+                registry=r,
+            )
+            self.namespace_queue_wait = Histogram(
+                "kron_namespace_queue_wait_seconds",
+                "From a job's submission to its start, per lane and namespace.",
+                ["lane", "namespace"],
+                buckets=WAIT_BUCKETS,
                 registry=r,
             )
 

@@ -10,6 +10,32 @@ import os
 import socket
 from dataclasses import dataclass, field
 
+MAX_WEIGHT = 1000.0
+MIN_WEIGHT = 0.001
+
+
+def parse_weights(pairs: tuple[str, ...]) -> dict[str, float]:
+    """`("a=2", "b=0.5")` -> {"a": 2.0, "b": 0.5}; ValueError naming the bad pair."""
+    weights: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"expected namespace=weight, got {pair!r}")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise ValueError(f"weight of {name!r} is not a number: {value.strip()!r}") from None
+        if not MIN_WEIGHT <= weight <= MAX_WEIGHT:
+            raise ValueError(
+                f"weight of {name!r} must be between {MIN_WEIGHT:g} and {MAX_WEIGHT:g}, "
+                f"got {value.strip()}"
+            )
+        if name in weights:
+            raise ValueError(f"namespace {name!r} is listed twice")
+        weights[name] = weight
+    return weights
+
 
 def default_identity() -> str:
     """Pod name in a cluster (HOSTNAME), host name elsewhere, plus the PID."""
@@ -32,6 +58,10 @@ class Settings:
     """Token-bucket burst on top of `qps` (a herd of ticks on one second drains at burst)."""
     workers: int = 32
     """Concurrent API requests in flight (also the HTTP connection pool size)."""
+    namespace_weights: tuple[str, ...] = ()
+    """Share of the rate limit each namespace gets when namespaces compete, as
+    `namespace=weight` pairs (e.g. `prod=4,batch=0.5`); unlisted namespaces weigh 1.
+    Within each priority lane namespaces take turns by weight (deficit round robin)."""
 
     status_interval: float = 10.0
     """Seconds kron gathers a task's progress (runs created and finished, the times
@@ -78,8 +108,11 @@ class Settings:
     (Succeeded). Off: those are in status.history and the metrics, and at a few
     fires a second they were most of the requests kron sent besides the creates.
     Events of anything else (failures, misses, skips, replacements) are always posted."""
-    max_pending_events: int = 2000
-    """Events waiting beyond this are dropped (and counted in kron_events_dropped_total)."""
+    max_pending_events: int = 100
+    """Events waiting (for the operator-wide budget of 5 a second, shared fairly between
+    namespaces, or for a worker) beyond this are dropped and counted in
+    kron_events_dropped_total; one namespace may fill at most half. 100 is 20 s of
+    budget: an Event is posted within about that, or not at all."""
 
     watch_timeout: int = 300
     """Seconds after which the API server ends each watch and kopf re-opens it from
@@ -89,6 +122,11 @@ class Settings:
     """One JSON object per log line (for log pipelines) instead of plain text."""
     log_level: str = "INFO"
     """DEBUG, INFO, WARNING or ERROR; kopf's own per-event chatter stays at WARNING."""
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """`namespace_weights` as a mapping (checked by `kron run`: see parse_weights)."""
+        return parse_weights(self.namespace_weights)
 
     @property
     def lease_object_name(self) -> str:

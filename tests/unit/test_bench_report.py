@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from bench.report import README_END, README_START, build, update_readme
+from bench.report import README_END, README_START, build, update_readme, write_json
 
 
 def measured() -> dict[str, Any]:
@@ -51,3 +52,84 @@ def test_a_readme_without_markers_is_left_alone(tmp_path: Path) -> None:
     readme.write_text("# kron\n")
     assert not update_readme(readme, build(measured()))
     assert readme.read_text() == "# kron\n"
+
+
+def noisy(ratio_herd_p99: float) -> dict[str, Any]:
+    return {
+        "herd_namespace_objects": 2000,
+        "small_namespace_objects": 20,
+        "b_alone_p50_s": 0.05,
+        "b_alone_p99_s": 0.1,
+        "b_herd_p50_s": 0.08,
+        "b_herd_p99_s": ratio_herd_p99,
+        "p99_ratio": round(ratio_herd_p99 / 0.1, 2),
+        "a_runs_before_b_last": 40,
+        "b_lags_alone": [0.05] * 20,
+        "b_lags_herd": [0.08] * 20,
+    }
+
+
+def test_the_noisy_neighbour_ratio_is_recorded_with_its_goal_and_in_the_readme(
+    tmp_path: Path,
+) -> None:
+    m = measured()
+    m["results"]["noisy_kron"] = noisy(0.15)
+    m["results"]["noisy_cron_qps20"] = {**noisy(90.0), "p99_ratio": 900.0}
+    doc = build(m)
+    assert doc["noisy_neighbour_p99_ratio"] == 1.5
+    assert doc["goals"]["noisy_neighbour_p99_le_2x"] == {"ratio": 1.5, "met": True}
+    assert doc["noisy_neighbour"]["cronjob_qps20"]["kcm_qps"] == 20
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{README_START}\n{README_END}\n")
+    assert update_readme(readme, doc)
+    text = readme.read_text()
+    assert "| B's p99 fire lag beside A's herd | 0.150 s | 90.0 s |" in text
+    assert "| p99 ratio, herd / alone | 1.500 | 900.0 |" in text
+    assert "| noisy_neighbour_p99_le_2x | ratio 1.500 | yes |" in text
+
+
+def test_a_ratio_over_two_misses_the_goal() -> None:
+    m = measured()
+    m["results"]["noisy_kron"] = noisy(0.35)
+    assert build(m)["goals"]["noisy_neighbour_p99_le_2x"]["met"] is False
+
+
+def test_a_run_of_the_noisy_phases_only_keeps_the_other_sections_of_the_last_run(
+    tmp_path: Path,
+) -> None:
+    full = measured()
+    full["settings"]["phases"] = ["raw", "kron-steady", "kron-herd", "cron-steady"]
+    out = tmp_path / "latest.json"
+    before = write_json(out, full)
+    assert before["noisy_neighbour_p99_ratio"] is not None  # NaN: not measured
+    noisy_only = measured()
+    noisy_only["results"] = {"noisy_kron": noisy(0.12)}
+    noisy_only["settings"] |= {"phases": ["noisy-kron"], "date": "2026-11-24T09:00:00Z"}
+    after = write_json(out, noisy_only, json.loads(out.read_text()))
+    stored = json.loads(out.read_text())
+    assert stored["kron"]["lag_p99_s"] == 0.3  # from the full run
+    assert stored["settings"]["date"] == "2026-11-23T10:00:00Z"
+    assert stored["noisy_neighbour"]["kron"]["measured"]["date"] == "2026-11-24T09:00:00Z"
+    assert stored["noisy_neighbour_p99_ratio"] == 1.2
+    assert "b_lags_herd" not in stored["noisy_neighbour"]["kron"]  # samples go elsewhere
+    assert after["goals"]["steady_p99_le_100ms"]["met"] is False
+    # And a later run without the noisy phases keeps the noisy section.
+    again = write_json(out, full, json.loads(out.read_text()))
+    assert again["noisy_neighbour"]["kron"]["measured"]["date"] == "2026-11-24T09:00:00Z"
+
+
+def test_a_run_of_one_noisy_system_keeps_the_others_measurement(tmp_path: Path) -> None:
+    out = tmp_path / "latest.json"
+    first = measured()
+    first["results"] = {"noisy_kron": noisy(0.3), "noisy_cron_qps20": noisy(90.0)}
+    first["settings"]["phases"] = ["noisy-kron", "noisy-cron"]
+    write_json(out, first)
+    second = measured()
+    second["results"] = {"noisy_kron": noisy(0.15)}
+    second["settings"] |= {"phases": ["noisy-kron"], "date": "2026-11-25T08:00:00Z"}
+    doc = write_json(out, second, json.loads(out.read_text()))
+    assert doc["noisy_neighbour_p99_ratio"] == 1.5
+    assert doc["noisy_neighbour"]["kron"]["measured"]["date"] == "2026-11-25T08:00:00Z"
+    cron = doc["noisy_neighbour"]["cronjob_qps20"]
+    assert cron["b_herd_p99_s"] == 90.0
+    assert cron["measured"]["date"] == "2026-11-23T10:00:00Z"

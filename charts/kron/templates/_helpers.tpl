@@ -75,6 +75,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
+{{/* operator.namespaceWeights as KRON_NAMESPACE_WEIGHTS: "ns=weight,..." (sorted by name). */}}
+{{- define "kron.namespaceWeights" -}}
+{{- $pairs := list -}}
+{{- range $namespace, $weight := . -}}
+{{- $pairs = append $pairs (printf "%s=%v" $namespace $weight) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
 {{/* Values JSON Schema cannot compare: checked here, failing the render with a reason. */}}
 {{- define "kron.validate" -}}
 {{- $le := .Values.leaderElection -}}

@@ -29,7 +29,7 @@ from kron.cli.errors import CliError, UsageError
 from kron.cli.kubeconfig import SERVICE_ACCOUNT_DIR, in_cluster, kubeconfig_paths
 from kron.cli.parsing import Parser
 from kron.k8s.shards import SHARD_BUCKETS
-from kron.settings import Settings
+from kron.settings import Settings, parse_weights
 
 ENV_PREFIX = "KRON_"
 POD_NAMESPACE_FILE = SERVICE_ACCOUNT_DIR / "namespace"
@@ -262,6 +262,13 @@ def _check(settings: Settings, source: Mapping[str, str]) -> None:
             raise fail("namespaces", f"{namespace!r} is not a valid namespace name")
     if len(set(settings.namespaces)) != len(settings.namespaces):
         raise fail("namespaces", "lists a namespace twice")
+    try:
+        weights = parse_weights(settings.namespace_weights)
+    except ValueError as err:
+        raise fail("namespace_weights", str(err)) from None
+    for namespace in weights:
+        if len(namespace) > 63 or not DNS1123_LABEL.fullmatch(namespace):
+            raise fail("namespace_weights", f"{namespace!r} is not a valid namespace name")
     if len(settings.lease_name) > 253 or not DNS1123_SUBDOMAIN.fullmatch(settings.lease_name):
         raise fail("lease_name", f"{settings.lease_name!r} is not a valid object name")
     if len(settings.lease_namespace) > 63 or not DNS1123_LABEL.fullmatch(settings.lease_namespace):

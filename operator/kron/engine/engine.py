@@ -85,8 +85,15 @@ class Engine:
         self.index = TaskIndex(self)
         self.tasks: dict[str, TaskEntry] = self.index.tasks
         self.run_watches = RunWatches(watch_api or api, self.index, settings)
-        self.timers = Timers()
-        self.pool = WorkPool(workers=settings.workers, qps=settings.qps, burst=settings.burst)
+        weights = settings.weights
+        self.timers = Timers(group=self._namespace_of, weights=weights)
+        self.pool = WorkPool(
+            workers=settings.workers,
+            qps=settings.qps,
+            burst=settings.burst,
+            weights=weights,
+            metrics=metrics,
+        )
         self.events = EventRecorder(
             api,
             self.pool,
@@ -117,6 +124,10 @@ class Engine:
         self.heartbeat = time.monotonic()
 
     # -- which tasks are ours --
+
+    def _namespace_of(self, uid: str) -> str:
+        entry = self.tasks.get(uid)
+        return entry.ref.namespace if entry is not None else ""
 
     @property
     def leading(self) -> bool:
@@ -385,5 +396,4 @@ class Engine:
             self.metrics.tasks.labels(state).set(n)
         self.metrics.active_runs.set(active)
         self.metrics.queue_depth.labels("due").set(self.timers.count_due(self.clock()))
-        for lane in Lane:
-            self.metrics.queue_depth.labels(lane.name.lower()).set(self.pool.depth(lane))
+        self.pool.refresh_gauges()

@@ -7,7 +7,14 @@ starves its own failure reports) at once and then one per `refill` seconds; the
 whole operator posts at most `rate` Events a second (`rate_burst` at once), since
 per-task budgets alone would let 10,000 tasks post 333 a second; and Events go
 through the lowest-priority lane of the work pool, so they never delay a run.
-Past `max_pending` queued Events, new ones are dropped and counted.
+
+The operator-wide budget is shared fairly between namespaces: it is the Event
+lane's own rate in the work pool, whose namespaces take turns (weighted round
+robin), so one namespace's chatty tasks cannot use it all. Events beyond it wait
+for their namespace's turn. At most `max_pending` wait in all, and a namespace
+may add one only while it has fewer waiting than there are free places left, so
+one namespace fills at most half the queue and a quiet one always finds room.
+Events over a limit are dropped and counted.
 """
 
 from __future__ import annotations
@@ -63,7 +70,7 @@ class EventRecorder:
         identity: str,
         burst: int = 10,
         refill_seconds: float = 30.0,
-        max_pending: int = 2000,
+        max_pending: int = 100,
         rate: float = EVENT_RATE,
         rate_burst: int = EVENT_RATE_BURST,
         clock: Callable[[], float] = time.time,
@@ -78,9 +85,7 @@ class EventRecorder:
         self._refill = refill_seconds
         self._max_pending = max_pending
         self._clock = clock
-        self._rate = rate
-        self._rate_burst = rate_burst
-        self._global = _Budget(float(rate_burst), clock())
+        pool.limit_lane(Lane.EVENT, rate, rate_burst)
         self._budgets: dict[tuple[str, str], _Budget] = {}
         self._series: OrderedDict[tuple[str, str, str, str], _Series] = OrderedDict()
 
@@ -92,23 +97,18 @@ class EventRecorder:
         if event.reason in ROUTINE and not self._routine:
             return
         now = self._clock()
-        if (
-            self._pool.depth(Lane.EVENT) >= self._max_pending
-            or self._refill_global(now) < 1.0
-            or not self._spend((task.uid, str(event.type)), now)
+        waiting = self._pool.depth(Lane.EVENT)
+        # A namespace's own waiting Events must stay below the free places (this
+        # also bounds the total): one namespace alone holds at most half.
+        free = self._max_pending - waiting
+        if self._pool.depth(Lane.EVENT, task.namespace) >= free or not self._spend(
+            (task.uid, str(event.type)), now
         ):
             self._metrics.events_dropped.inc()
             return
-        self._global.tokens -= 1.0
-        self._pool.submit(Lane.EVENT, lambda: self._post(task, event, now))
-
-    def _refill_global(self, now: float) -> float:
-        budget = self._global
-        budget.tokens = min(
-            self._rate_burst, budget.tokens + max(0.0, now - budget.stamp) * self._rate
+        self._pool.submit(
+            Lane.EVENT, lambda: self._post(task, event, now), namespace=task.namespace
         )
-        budget.stamp = now
-        return budget.tokens
 
     def _spend(self, key: tuple[str, str], now: float) -> bool:
         budget = self._budgets.get(key)

@@ -77,7 +77,13 @@ class Executor:
     # -- creating runs --
 
     def create(self, uid: str, create: CreateRun) -> None:
-        self._pool.submit(Lane.CREATE, self._create_job(uid, create, 0))
+        entry = self._engine.tasks.get(uid)
+        self._pool.submit(
+            Lane.CREATE,
+            self._create_job(uid, create, 0),
+            namespace=entry.ref.namespace if entry is not None else "",
+            order=create.fire_at,
+        )
 
     def _create_job(
         self, uid: str, create: CreateRun, attempt: int
@@ -168,7 +174,11 @@ class Executor:
                 if create.expires_at is not None:
                     delay = min(delay, max(0.0, create.expires_at - now))
                 self._pool.submit_later(
-                    delay, Lane.CREATE, self._create_job(uid, create, attempt + 1)
+                    delay,
+                    Lane.CREATE,
+                    self._create_job(uid, create, attempt + 1),
+                    namespace=entry.ref.namespace,
+                    order=create.fire_at,
                 )
                 return
             self._give_up(entry, create, FailureKind.EXPIRED, one_line_api(err))
@@ -211,7 +221,9 @@ class Executor:
                 )
             except ApiError as err:
                 if err.retryable and attempt < MAX_DELETE_ATTEMPTS:
-                    self._pool.submit_later(backoff(attempt), lane, lambda: job(attempt + 1))
+                    self._pool.submit_later(
+                        backoff(attempt), lane, lambda: job(attempt + 1), namespace=ref.namespace
+                    )
                     return
                 if not err.fenced:
                     log.warning("could not delete %s/%s: %s", ref.namespace, delete.name, err)
@@ -219,7 +231,7 @@ class Executor:
                 if current is not None:
                     current.deleting.discard(delete.name)
 
-        self._pool.submit(lane, job)
+        self._pool.submit(lane, job, namespace=ref.namespace)
 
     # -- writing status --
 
@@ -277,13 +289,16 @@ class Executor:
         return waiting
 
     def _submit_status(self, uid: str, attempt: int = 0, delay: float = 0.0) -> None:
+        entry = self._engine.tasks.get(uid)
+        namespace = entry.ref.namespace if entry is not None else ""
+
         async def job() -> None:
             await self._write_status(uid, attempt)
 
         if delay > 0:
-            self._pool.submit_later(delay, Lane.STATUS, job, key=uid)
+            self._pool.submit_later(delay, Lane.STATUS, job, key=uid, namespace=namespace)
         else:
-            self._pool.submit(Lane.STATUS, job, key=uid)
+            self._pool.submit(Lane.STATUS, job, key=uid, namespace=namespace)
 
     async def _write_status(self, uid: str, attempt: int = 0) -> None:
         entry = self._engine.tasks.get(uid)

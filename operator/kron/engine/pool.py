@@ -1,4 +1,4 @@
-"""A prioritized, rate-limited pool of API workers.
+"""A prioritized, rate-limited pool of API workers, fair between namespaces.
 
 All API writes kron starts go through one token bucket (`qps`, `burst`), so the
 operator as a whole stays within what it was allowed to send, and through lanes
@@ -6,6 +6,13 @@ served in priority order: creating due runs first, then Replace deletions, statu
 writes, history cleanup and last Events. A herd of ticks on the same second thus
 drains at the full rate while status and events wait their turn: they are off the
 fire path. Jobs keyed per task (status writes) are coalesced while queued.
+
+Inside each lane, namespaces are served by weighted deficit round robin
+(kron.engine.fair): a namespace with 5,000 creates queued and one with 5 take turns,
+so the second one's runs go out within a few requests, not after the herd. Creates
+within a namespace go earliest fire time first; other lanes first in, first out. A
+lane may have a rate of its own on top of the global one (Events: see events.py);
+its jobs then wait for their namespace's turn in that budget.
 
 While the dispatcher is still planning a herd (`hold`), the workers serve only the
 fire path (creates and Replace deletes): otherwise each pause between planning
@@ -16,11 +23,15 @@ API server, away from the creates still to come.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from enum import IntEnum
+from typing import Any
+
+from kron.engine.fair import FairQueue
+from kron.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +46,14 @@ class Lane(IntEnum):
     EVENT = 4
 
 
+LANES = tuple(Lane)
 FIRE_PATH = (Lane.CREATE, Lane.DELETE)
+ORDERED_LANES = frozenset({Lane.CREATE})
+"""Lanes whose jobs carry an `order` (the fire time) served earliest first."""
+
+_Item = tuple[float, int, Job, str | None, float, str]
+"""A queued job: (order, sequence number, job, coalescing key, monotonic time
+submitted, namespace); one tuple, so queueing allocates one object per job."""
 
 
 class TokenBucket:
@@ -48,30 +66,72 @@ class TokenBucket:
         self._clock = clock
         self._stamp = clock()
 
+    def _refill(self) -> float:
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        return self._tokens
+
     async def acquire(self) -> None:
         while True:
-            now = self._clock()
-            self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-            self._stamp = now
-            if self._tokens >= 1.0:
+            if self._refill() >= 1.0:
                 self._tokens -= 1.0
                 return
             await asyncio.sleep((1.0 - self._tokens) / self._rate)
+
+    def try_acquire(self) -> bool:
+        """Take a token if one is there, without waiting."""
+        if self._refill() < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+    def available(self) -> bool:
+        return self._refill() >= 1.0
+
+    def wait_time(self) -> float:
+        """Seconds until the next token."""
+        return max(0.0, (1.0 - self._refill()) / self._rate)
 
     def refund(self) -> None:
         self._tokens = min(self._burst, self._tokens + 1.0)
 
 
 class WorkPool:
-    def __init__(self, *, workers: int, qps: float, burst: int) -> None:
-        self._lanes: list[deque[tuple[Job, str | None]]] = [deque() for _ in Lane]
+    def __init__(
+        self,
+        *,
+        workers: int,
+        qps: float,
+        burst: int,
+        weights: Mapping[str, float] | None = None,
+        metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lanes: list[FairQueue[_Item]] = [
+            FairQueue(weights, ordered=lane in ORDERED_LANES) for lane in Lane
+        ]
+        self._limits: list[TokenBucket | None] = [None for _ in Lane]
         self._queued_keys: set[tuple[Lane, str]] = set()
+        self._seq = itertools.count()
         self._ready = asyncio.Event()
         self._bucket = TokenBucket(qps, burst)
         self._workers = workers
         self._later: set[asyncio.TimerHandle] = set()
+        self._refill_wake: asyncio.TimerHandle | None = None
         self._hold = False
+        self._clock = clock
+        self._metrics = metrics
+        self._per_namespace = metrics is not None and metrics.per_task
+        self._waits: list[Any] = (
+            [metrics.queue_wait.labels(lane.name.lower()) for lane in Lane] if metrics else []
+        )
         self.in_flight = 0
+
+    def limit_lane(self, lane: Lane, rate: float, burst: int) -> None:
+        """Serve `lane` at most `rate` jobs a second (`burst` at once), fairly between
+        namespaces, on top of the global limit."""
+        self._limits[lane] = TokenBucket(rate, burst, self._clock)
 
     def hold(self, on: bool) -> None:
         """Serve only the fire-path lanes while `on` (the dispatcher has more due)."""
@@ -79,25 +139,46 @@ class WorkPool:
             self._ready.set()
         self._hold = on
 
-    def depth(self, lane: Lane) -> int:
-        return len(self._lanes[lane])
+    def depth(self, lane: Lane, namespace: str | None = None) -> int:
+        """Jobs waiting in `lane` (of `namespace` only, when given)."""
+        queue = self._lanes[lane]
+        return len(queue) if namespace is None else queue.depth(namespace)
 
-    def submit(self, lane: Lane, job: Job, key: str | None = None) -> None:
-        """Queue `job`; with a `key`, a job already queued under it makes this a no-op."""
+    def submit(
+        self,
+        lane: Lane,
+        job: Job,
+        key: str | None = None,
+        *,
+        namespace: str = "",
+        order: float = 0.0,
+    ) -> None:
+        """Queue `job` for `namespace`; with a `key`, a job already queued under it
+        makes this a no-op. In the create lane `order` is the run's fire time."""
         if key is not None:
             if (lane, key) in self._queued_keys:
                 return
             self._queued_keys.add((lane, key))
-        self._lanes[lane].append((job, key))
+        item = (order, next(self._seq), job, key, self._clock(), namespace)
+        self._lanes[lane].push(namespace, item)
         self._ready.set()
 
-    def submit_later(self, delay: float, lane: Lane, job: Job, key: str | None = None) -> None:
+    def submit_later(
+        self,
+        delay: float,
+        lane: Lane,
+        job: Job,
+        key: str | None = None,
+        *,
+        namespace: str = "",
+        order: float = 0.0,
+    ) -> None:
         loop = asyncio.get_running_loop()
         handle: asyncio.TimerHandle
 
         def fire() -> None:
             self._later.discard(handle)
-            self.submit(lane, job, key)
+            self.submit(lane, job, key, namespace=namespace, order=order)
 
         handle = loop.call_later(delay, fire)
         self._later.add(handle)
@@ -111,16 +192,66 @@ class WorkPool:
         for handle in self._later:
             handle.cancel()
         self._later.clear()
+        if self._refill_wake is not None:
+            self._refill_wake.cancel()
+            self._refill_wake = None
+
+    def refresh_gauges(self) -> None:
+        """Queue depth per lane (and per namespace with per-task metrics on)."""
+        metrics = self._metrics
+        if metrics is None:
+            return
+        if self._per_namespace:
+            metrics.namespace_queue_depth.clear()
+        for lane in Lane:
+            name = lane.name.lower()
+            metrics.queue_depth.labels(name).set(len(self._lanes[lane]))
+            if self._per_namespace:
+                for namespace, depth in self._lanes[lane].depths():
+                    metrics.namespace_queue_depth.labels(name, namespace).set(depth)
+
+    # -- the workers --
+
+    def _servable(self, lane: Lane) -> bool:
+        if not self._lanes[lane]:
+            return False
+        limit = self._limits[lane]
+        if limit is None or limit.available():
+            return True
+        self._wake_after(limit.wait_time())
+        return False
+
+    def _wake_after(self, delay: float) -> None:
+        """Wake the workers when a lane's own budget has a token again."""
+        if self._refill_wake is not None:
+            return
+
+        def wake() -> None:
+            self._refill_wake = None
+            self._ready.set()
+
+        self._refill_wake = asyncio.get_running_loop().call_later(delay, wake)
 
     def _take(self) -> Job | None:
-        for lane_id, lane in enumerate(self._lanes):
-            if self._hold and lane_id not in FIRE_PATH:
+        for lane, queue in zip(LANES, self._lanes, strict=True):
+            if self._hold and lane not in FIRE_PATH:
                 return None
-            if lane:
-                job, key = lane.popleft()
-                if key is not None:
-                    self._queued_keys.discard((Lane(lane_id), key))
-                return job
+            if not queue:
+                continue
+            limit = self._limits[lane]
+            if limit is not None and not limit.try_acquire():
+                continue
+            _, _, job, key, submitted, namespace = queue.pop()
+            if key is not None:
+                self._queued_keys.discard((lane, key))
+            if self._metrics is not None:
+                waited = self._clock() - submitted
+                self._waits[lane].observe(waited)
+                if self._per_namespace:
+                    self._metrics.namespace_queue_wait.labels(lane.name.lower(), namespace).observe(
+                        waited
+                    )
+            return job
         return None
 
     async def run(self) -> None:
@@ -129,9 +260,8 @@ class WorkPool:
                 group.create_task(self._worker())
 
     def _idle(self) -> bool:
-        if self._hold:
-            return not any(self._lanes[lane] for lane in FIRE_PATH)
-        return not any(self._lanes)
+        lanes = FIRE_PATH if self._hold else LANES
+        return not any(self._servable(lane) for lane in lanes)
 
     async def _worker(self) -> None:
         while True:

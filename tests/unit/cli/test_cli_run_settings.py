@@ -51,6 +51,7 @@ def test_no_flags_no_env_gives_the_settings_defaults() -> None:
         ("KRON_LOG_LEVEL", "debug", "log_level", "DEBUG"),
         ("KRON_KUBECONFIG", "/etc/kron/kubeconfig", "kubeconfig", "/etc/kron/kubeconfig"),
         ("KRON_CONTEXT", "prod", "context", "prod"),
+        ("KRON_NAMESPACE_WEIGHTS", "prod=4, batch=0.5", "weights", {"prod": 4.0, "batch": 0.5}),
     ],
 )
 def test_environment_variables(env: str, value: str, field: str, expected: object) -> None:
@@ -110,6 +111,12 @@ def test_lease_namespace_is_default_outside_a_cluster() -> None:
         ([], {"KRON_LEADER_ELECTION": "maybe"}, "KRON_LEADER_ELECTION: expected true or false"),
         ([], {"KRON_NAMESPACES": "ok,Not_OK"}, "KRON_NAMESPACES: 'Not_OK' is not a valid"),
         (["--namespaces", "a,a"], {}, "--namespaces: lists a namespace twice"),
+        ([], {"KRON_NAMESPACE_WEIGHTS": "prod"}, "expected namespace=weight, got 'prod'"),
+        (["--namespace-weights", "a=x"], {}, "--namespace-weights: weight of 'a' is not a"),
+        (["--namespace-weights", "a=0"], {}, "weight of 'a' must be between 0.001 and 1000"),
+        (["--namespace-weights", "a=inf"], {}, "weight of 'a' must be between"),
+        (["--namespace-weights", "a=1,a=2"], {}, "namespace 'a' is listed twice"),
+        (["--namespace-weights", "A_b=2"], {}, "'A_b' is not a valid namespace name"),
         (["--lease-name", "Kron!"], {}, "--lease-name: 'Kron!' is not a valid object name"),
         (["--renew-deadline", "20"], {}, "--renew-deadline: must be less than --lease-duration"),
         (["--retry-period", "0"], {}, "--retry-period: must be greater than 0"),
