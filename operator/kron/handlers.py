@@ -1,8 +1,8 @@
 """Thin kopf glue: watch events in, engine calls out.
 
-kopf watches ScheduledTasks and the runs (Jobs and bare Pods labelled
+kopf watches ScheduledTasks, Calendars and the runs (Jobs and bare Pods labelled
 `kron.dev/task-uid`, filtered server-side) and hands every event to the engine's
-index. There are no kopf timers, daemons, finalizers or progress annotations:
+indexes. There are no kopf timers, daemons, finalizers or progress annotations:
 the engine owns time, and ownerReferences remove runs with their task.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import kopf
 
 from kron.api import RunKind
-from kron.api.constants import GROUP, LABEL_TASK_UID, PLURAL, VERSION
+from kron.api.constants import CALENDAR_PLURAL, GROUP, LABEL_TASK_UID, PLURAL, VERSION
 from kron.engine import Engine
 from kron.k8s.api import KubeApi
 from kron.settings import Settings
@@ -80,6 +80,10 @@ def build_registry(engine: Engine, api: KubeApi) -> kopf.OperatorRegistry:
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
     async def task_event(event: kopf.RawEvent, **_: Any) -> None:
         engine.observe_task(event.get("type"), dict(event["object"]))
+
+    @kopf.on.event(GROUP, VERSION, CALENDAR_PLURAL, registry=registry)
+    async def calendar_event(event: kopf.RawEvent, **_: Any) -> None:
+        engine.calendars.observe(event.get("type"), dict(event["object"]))
 
     @kopf.on.event("batch", "v1", "jobs", registry=registry)
     async def job_event(event: kopf.RawEvent, **_: Any) -> None:

@@ -22,6 +22,8 @@ from typing import Any
 
 from kron.api import RunKind
 from kron.api.constants import LABEL_TASK_UID
+from kron.engine import gauges
+from kron.engine.calendars import CalendarIndex
 from kron.engine.events import EventRecorder
 from kron.engine.executor import Executor, backoff
 from kron.engine.faults import Faults, Stage, retry_delay
@@ -30,13 +32,12 @@ from kron.engine.intake import reserved_event
 from kron.engine.observing import TaskIndex, where
 from kron.engine.pool import Lane, WorkPool
 from kron.engine.timers import Timers
-from kron.k8s.api import ApiError, KubeApi, all_runs_path, task_path
+from kron.k8s.api import ApiError, KubeApi, all_runs_path, calendar_path, task_path
 from kron.metrics import Metrics
 from kron.planner import (
     ObservedRun,
     Plan,
     Reason,
-    RunPhase,
     TaskInput,
     internal_error_plan,
     invalid_plan,
@@ -77,6 +78,7 @@ class Engine:
         self.settings = settings
         self.clock = clock
         self.faults = Faults(metrics)
+        self.calendars = CalendarIndex(self)
         self.index = TaskIndex(self)
         self.tasks: dict[str, TaskEntry] = self.index.tasks
         self.timers = Timers()
@@ -143,6 +145,7 @@ class Engine:
                 log.warning("could not load the index (retrying in %.1fs): %s", delay, err)
                 self.tasks.clear()
                 self.index.orphans.clear()
+                self.calendars.clear()
                 self.heartbeat = time.monotonic()  # alive: retrying is progress
                 await asyncio.sleep(delay)
                 attempt += 1
@@ -154,7 +157,7 @@ class Engine:
             return
 
     async def _load(self) -> None:
-        """Every run, then every task, before planning anything.
+        """Every run, then every calendar and task, before planning anything.
 
         Runs first: a run deleted before this list was only deleted after the
         status recording it was written, so the task list that follows shows it.
@@ -169,6 +172,9 @@ class Engine:
                     for item in page.items:
                         self.observe_run(kind, None, item)
         for namespace in scopes:
+            async for page in self.api.list_pages(calendar_path(namespace)):
+                for item in page.items:
+                    self.calendars.observe(None, item)
             async for page in self.api.list_pages(task_path(namespace)):
                 for item in page.items:
                     self.observe_task(None, item)
@@ -308,6 +314,7 @@ class Engine:
                 failures=tuple(entry.failures),
                 resumed_at=resumed_at,
                 tombstone=entry.tombstone,
+                calendars=self.calendars.view(entry.ref.namespace, spec.calendar_names),
             ),
             now,
             budget,
@@ -352,16 +359,4 @@ class Engine:
     # -- gauges --
 
     def refresh_gauges(self) -> None:
-        states: dict[str, int] = {}
-        active = 0
-        for entry in self.tasks.values():
-            state = entry.ready_reason
-            states[state] = states.get(state, 0) + 1
-            active += sum(1 for r in entry.runs.values() if r.phase is RunPhase.ACTIVE)
-        self.metrics.tasks.clear()
-        for state, n in states.items():
-            self.metrics.tasks.labels(state).set(n)
-        self.metrics.active_runs.set(active)
-        self.metrics.queue_depth.labels("due").set(self.timers.count_due(self.clock()))
-        for lane in Lane:
-            self.metrics.queue_depth.labels(lane.name.lower()).set(self.pool.depth(lane))
+        gauges.refresh(self.metrics, self.tasks.values(), self.timers, self.pool, self.clock())

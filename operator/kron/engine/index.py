@@ -70,6 +70,14 @@ def _ready_reason(status: ScheduledTaskStatus) -> str:
     return ready.reason if ready is not None else "Pending"
 
 
+def _overdue(status: ScheduledTaskStatus) -> float | None:
+    """The last success's Unix time (0.0: never) when the task is overdue, else None."""
+    if not any(c.type == "Overdue" and c.status == "True" for c in status.conditions):
+        return None
+    last = status.last_successful_time
+    return last.timestamp() if last is not None else 0.0
+
+
 @dataclass(slots=True)
 class TaskEntry:
     ref: TaskRef
@@ -90,6 +98,8 @@ class TaskEntry:
     canonical JSON; None while it is the persisted one."""
     ready_reason: str = "Pending"
     """The Ready condition's reason in the intended status (for the gauges)."""
+    overdue: float | None = None
+    """While the intended status says Overdue=True: when a run last succeeded (0: never)."""
     version: int = 0
     """Bumped each time `status` changes."""
     written: int = 0
@@ -167,6 +177,7 @@ class TaskEntry:
         intended = encode(value.to_api())
         self._intended = None if intended == self._persisted else intended
         self.ready_reason = _ready_reason(value)
+        self.overdue = _overdue(value)
 
     def intended_api(self) -> dict[str, Any]:
         """The intended status as the API server takes it (a fresh dict)."""
@@ -182,3 +193,4 @@ class TaskEntry:
             status = parse_status(self.persisted)  # logs why, gives the empty status
             self.status = status
         self.ready_reason = _ready_reason(status)
+        self.overdue = _overdue(status)
