@@ -6,7 +6,7 @@ import datetime as dt
 
 from kron.api import RunResult
 from kron.api.calendar import CalendarSpec
-from kron.planner import CalendarState, Reason, calendar_days, plan
+from kron.planner import CalendarState, Reason, calendar_days, plan, schedule_fingerprint
 from support.planning import T0, spec, task
 
 # T0 is 2026-01-01T00:00:00Z, a Thursday: New Year's Day.
@@ -92,8 +92,6 @@ def test_a_fixed_calendar_is_an_edit_no_backlog_fires() -> None:
 
 
 def test_calendar_names_enter_the_schedule_fingerprint_only_when_set() -> None:
-    from kron.planner import schedule_fingerprint
-
     plain = spec()
     assert schedule_fingerprint(plain) == schedule_fingerprint(spec(excludeCalendars=None))
     assert schedule_fingerprint(plain) != schedule_fingerprint(spec(excludeCalendars=["a"]))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from kron.api import PendingReason, Trigger
+from kron.api import ActiveRun, PendingReason, Trigger
 from kron.planner import RunPhase, plan
+from kron.planner.timeutil import to_time
 from kron.schedule import manual_retry_name, manual_run_name
 from support.planning import T0, run, spec, task
 
@@ -49,9 +50,6 @@ def test_a_backfill_retry_keeps_its_trigger_and_its_second_retry_still_runs() ->
     attempt0 = attempt0.__class__(**{**_fields(attempt0), "created": T0 + 10, "finished": T0 + 20})
     status = plan(task(s), T0 + 5).status
     status.active = []
-    from kron.api import ActiveRun
-    from kron.planner.timeutil import to_time
-
     status.active = [
         ActiveRun(name=attempt0.name, kind=attempt0.kind, scheduled_time=to_time(nominal))
     ]

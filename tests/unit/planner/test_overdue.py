@@ -79,7 +79,7 @@ def test_never_overdue_while_suspended_and_ticks_then_are_not_awaited() -> None:
 
 
 def test_unset_deadline_removes_the_condition() -> None:
-    s, first, failed = failing_hourly()
+    _, first, failed = failing_hourly()
     off = plan(task(spec(schedule="0 * * * *"), status=first.status, runs=failed), T0 + 2000)
     assert not [c for c in off.status.conditions if c.type == "Overdue"]
     assert off.status.success_due_since is None
