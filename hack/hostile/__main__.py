@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from hostile.harness import NAMESPACE, Case, Totals, cases, run_case
 from kron.api.constants import MAX_STATUS_BYTES
-from kron.api.crd import render_crd
+from kron.api.crd import render_operator_crds
 from kron.app import allow_deep_objects
 from kron.k8s.api import ApiError, KubeApi, task_path
 from localcluster import LocalCluster
@@ -155,14 +155,20 @@ def _local_cluster() -> str:
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
     subprocess.run(
         [str(kubectl), "apply", "--server-side", "--force-conflicts", "-f", "-"],
-        input=render_crd(),
+        input=render_operator_crds(),
         text=True,
         check=True,
         env=env,
         capture_output=True,
     )
     subprocess.run(
-        [str(kubectl), "wait", "--for=condition=Established", "crd/scheduledtasks.kron.dev"],
+        [
+            str(kubectl),
+            "wait",
+            "--for=condition=Established",
+            "crd/scheduledtasks.kron.dev",
+            "crd/calendars.kron.dev",
+        ],
         check=True,
         env=env,
         capture_output=True,

@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from kron.api.crd import render_crd
+from kron.api.crd import render_operator_crds
 from kron.cli import clock
 from kron.cli.errors import CliError, UsageError
 from kron.cli.manifest import load_task
@@ -169,7 +169,7 @@ def floor_seconds_now() -> int:
 
 
 def crd_command(args: argparse.Namespace) -> int:
-    """The CRD exactly as in crds/ (same generator, same bytes)."""
+    """The CRDs the operator reads (ScheduledTask, Calendar), each exactly as in crds/."""
     del args
-    sys.stdout.write(render_crd())
+    sys.stdout.write(render_operator_crds())
     return 0

@@ -175,7 +175,12 @@ def build_parser(prog: str, *, plugin: bool) -> Parser:
         )
     _add_next(verbs)
     if not plugin:
-        _verb(verbs, "crd", "kron.cli.local:crd_command", "Print the ScheduledTask CRD (YAML).")
+        _verb(
+            verbs,
+            "crd",
+            "kron.cli.local:crd_command",
+            "Print the ScheduledTask and Calendar CRDs (YAML).",
+        )
     _add_cluster_verbs(verbs)
     return parser
 
