@@ -19,9 +19,10 @@ import yaml
 from pydantic import ValidationError
 
 from kron.api import field_errors
-from kron.api.calendar import Calendar
+from kron.api.calendar import Calendar, CalendarSpec
 from kron.api.constants import API_VERSION, MAX_CALENDAR_DESCRIPTION, MAX_CALENDAR_ENTRIES
 from kron.cli.errors import CliError, UsageError
+from kron.planner import CalendarState, calendar_days
 
 MAX_YEARS = 100
 MISSING = (
@@ -31,13 +32,35 @@ MISSING = (
 _YEARS = re.compile(r"([0-9]{4})(?:-([0-9]{4}))?")
 
 
+def calendar_state(obj: Any) -> CalendarState:
+    """A Calendar object's days as the operator reads them (or why not)."""
+    spec = obj.get("spec") if isinstance(obj, dict) else None
+    try:
+        return CalendarState(calendar_days(CalendarSpec.model_validate(spec)))
+    except ValidationError as err:
+        return CalendarState(None, "; ".join(str(p) for p in field_errors(err))[:600])
+
+
+def calendars_by_name(objects: list[dict[str, Any]]) -> dict[str, CalendarState]:
+    """Calendar objects (from a manifest) by name."""
+    found: dict[str, CalendarState] = {}
+    for obj in objects:
+        meta = obj.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        if isinstance(name, str):
+            found[name] = calendar_state(obj)
+    return found
+
+
 def parse_years(text: str) -> list[int]:
     """``2026``, ``2026-2030`` or a comma list of those."""
     years: set[int] = set()
     for part in text.split(","):
         found = _YEARS.fullmatch(part.strip())
         if found is None:
-            raise argparse.ArgumentTypeError(f"expected YEAR or FIRST-LAST (2026-2030), got {part!r}")
+            raise argparse.ArgumentTypeError(
+                f"expected YEAR or FIRST-LAST (2026-2030), got {part!r}"
+            )
         first = int(found.group(1))
         last = int(found.group(2) or first)
         if last < first:

@@ -80,3 +80,38 @@ def test_too_many_holidays_for_one_calendar_is_refused() -> None:
     }
     with pytest.raises(CliError, match="more than a Calendar holds"):
         build_calendar(days, name="x", namespace=None, description="d")
+
+
+TASK_WITH_CALENDAR = """
+apiVersion: kron.dev/v1alpha1
+kind: Calendar
+metadata: {name: holidays}
+spec:
+  entries: [{date: "2026-12-25", description: Christmas Day}]
+---
+apiVersion: kron.dev/v1alpha1
+kind: ScheduledTask
+metadata: {name: daily}
+spec:
+  schedule: "0 9 * * *"
+  timeZone: Europe/Berlin
+  excludeCalendars: [holidays]
+  jobTemplate: {spec: {template: {spec: {containers: [{name: c, image: busybox}]}}}}
+"""
+
+
+def test_next_applies_the_calendars_in_the_manifest(kron: Cli) -> None:
+    args = ("next", "-f", "-", "--after", "2026-12-24T00:00:00Z", "-n", "2")
+    result = kron(*args, stdin=TASK_WITH_CALENDAR)
+    assert (result.code, result.err) == (0, "")
+    assert [line[:10] for line in result.lines] == ["2026-12-24", "2026-12-26"]
+    shown = kron(*args, "--show-excluded", stdin=TASK_WITH_CALENDAR)
+    assert shown.lines[1].endswith("excluded") and shown.lines[1].startswith("2026-12-25")
+
+
+def test_next_says_when_a_named_calendar_is_not_in_the_manifest(kron: Cli) -> None:
+    task_only = TASK_WITH_CALENDAR.split("---", 1)[1]
+    result = kron("next", "-f", "-", "--after", "2026-12-24T00:00:00Z", "-n", "2", stdin=task_only)
+    assert result.code == 0
+    assert "holidays" in result.err and "not applied" in result.err
+    assert [line[:10] for line in result.lines] == ["2026-12-24", "2026-12-25"]
