@@ -148,10 +148,10 @@ class RetryPolicy(SpecModel):
         description="When true, no retry of a tick starts after the next scheduled tick: the "
         "new tick supersedes it.",
     )
-    retry_manual_runs: bool = Field(
-        True,
-        description="Retry failed manual runs (kron.dev/run-now) too, as <run>-r<attempt>. "
-        "Scheduled, caught-up and backfilled runs are always retried.",
+    retry_manual_runs: bool | None = Field(
+        None,
+        description="Retry failed manual runs (kron.dev/run-now) too, as <run>-r<attempt> "
+        "(unset: true). Scheduled, caught-up and backfilled runs are always retried.",
     )
 
 

@@ -25,7 +25,7 @@ schedule's cursor and `stopAtNextSchedule` counts from when it started."""
 def retryable(policy: RetryPolicy, trigger: Trigger) -> bool:
     """Whether a failed run of `trigger` is retried under `policy` (manual runs unless
     `retryManualRuns: false`; every other trigger always)."""
-    return trigger is not Trigger.MANUAL or policy.retry_manual_runs
+    return trigger is not Trigger.MANUAL or policy.retry_manual_runs is not False
 
 
 def retry_trigger(trigger: Trigger) -> Trigger:
