@@ -183,3 +183,17 @@ def test_new_task_fields_are_admitted(cluster: ClusterHandle, scratch: str) -> N
     )
     assert dry_run(cluster, scratch, obj) == ""
     ScheduledTask.model_validate(obj)
+
+
+def test_calendars_are_stored_and_printed(
+    cluster: ClusterHandle, namespace: str, crd_installed: str
+) -> None:
+    obj = cal("printed", description="Public holidays", entries=[entry("2026-12-25")])
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(obj))
+    stored = json.loads(
+        cluster.kubectl("get", "kcal", "printed", "-n", namespace, "-o", "json").stdout
+    )
+    assert stored["spec"] == obj["spec"]
+    header, row = cluster.kubectl("get", "calendars", "-n", namespace).stdout.splitlines()
+    assert header.split() == ["NAME", "DESCRIPTION", "FIRST", "AGE"]
+    assert "Public holidays" in row and "2026-12-25" in row

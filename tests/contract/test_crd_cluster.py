@@ -191,7 +191,9 @@ def test_status_written_from_the_models_is_stored_and_printed(
         "REASON",
         "CONCURRENCY",
         "FAILURES",
+        "OVERDUE",
     ]
+    assert row.rstrip().endswith("False")  # the Overdue condition's status
     for cell in ("0 * * * *", "UTC", "false", "2030-01-01T13:00:00Z", "True", "Scheduled", "Allow"):
         assert cell in row, (cell, row)
 
