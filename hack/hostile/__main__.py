@@ -112,7 +112,7 @@ async def _admission(sampled: list[Case]) -> dict[str, Any]:
     api = await KubeApi.connect(kubeconfig)
     try:
         await _ensure_namespace(api)
-        admitted = refused = 0
+        admitted = refused = unanswered = 0
         for case in sampled:
             body = json.loads(json.dumps(case.task))
             body["metadata"] = {
@@ -126,11 +126,11 @@ async def _admission(sampled: list[Case]) -> dict[str, Any]:
                     "POST", task_path(NAMESPACE), body=body, query=[("dryRun", "All")]
                 )
             except ApiError as err:
-                # 413: larger than the API server takes a request (3 MiB): refused too.
-                if err.status in (400, 413, 422):
+                if 400 <= err.status < 500:  # 413: larger than the API server takes
                     refused += 1
-                    continue
-                raise
+                else:
+                    unanswered += 1
+                continue
             admitted += 1
         calendars = await _calendar_admission(api, sampled)
     finally:
@@ -139,6 +139,7 @@ async def _admission(sampled: list[Case]) -> dict[str, Any]:
         "sampled": len(sampled),
         "admitted": admitted,
         "refused": refused,
+        "unanswered": unanswered,
         "calendars": calendars,
     }
 
@@ -159,7 +160,7 @@ async def _calendar_admission(api: KubeApi, sampled: list[Case]) -> dict[str, in
                     "POST", calendar_path(NAMESPACE), body=body, query=[("dryRun", "All")]
                 )
             except ApiError as err:
-                if err.status in (400, 413, 422):
+                if 400 <= err.status < 500:  # 413: larger than the API server takes
                     refused += 1
                     continue
                 raise

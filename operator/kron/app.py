@@ -40,16 +40,18 @@ STALL_LIMIT = 30.0
 class Operator:
     """One replica: the engine, kopf's watches, leader election and the probes."""
 
-    def __init__(self, settings: Settings, api: KubeApi, metrics: Metrics) -> None:
+    def __init__(
+        self, settings: Settings, api: KubeApi, metrics: Metrics, watch_api: KubeApi | None = None
+    ) -> None:
         self.settings = settings
         self.api = api
         self.metrics = metrics
-        self.engine = Engine(api, metrics, settings)
+        self.engine = Engine(api, metrics, settings, watch_api=watch_api)
         self.stop = asyncio.Event()
         self.kopf_stop = asyncio.Event()
         self.kopf_task: asyncio.Task[None] | None = None
         self.workers: list[asyncio.Task[None]] = []
-        self.clients: list[KubeApi] = [api]
+        self.clients: list[KubeApi] = [api] if watch_api is None else [api, watch_api]
 
     def liveness(self) -> tuple[bool, str]:
         if self.kopf_task is not None and self.kopf_task.done():
@@ -199,7 +201,15 @@ async def serve(settings: Settings) -> None:
         pool_size=settings.workers + 8,
         observer=metrics.observe_request,
     )
-    replica = Operator(settings, api, metrics)
+    # The runs' watches hold their connections open: their own pool, sized for them.
+    watches = 2 * max(1, len(settings.namespaces))
+    watch_api = await KubeApi.connect(
+        settings.kubeconfig,
+        context=settings.context,
+        pool_size=watches + 2,
+        observer=metrics.observe_request,
+    )
+    replica = Operator(settings, api, metrics, watch_api)
     handle_signals(replica.stop)
     http = None
     if settings.metrics_port:

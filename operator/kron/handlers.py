@@ -1,8 +1,9 @@
 """Thin kopf glue: watch events in, engine calls out.
 
-kopf watches ScheduledTasks, Calendars and the runs (Jobs and bare Pods labelled
-`kron.dev/task-uid`, filtered server-side) and hands every event to the engine's
-indexes. There are no kopf timers, daemons, finalizers or progress annotations:
+kopf watches the ScheduledTasks and Calendars and hands every event to the engine's
+indexes. The runs (Jobs and bare Pods) are watched by kron itself (`kron.k8s.watch`):
+they bring most of the events, and kopf's per-object machinery was most of the cost of
+handling them. There are no kopf timers, daemons, finalizers or progress annotations:
 the engine owns time, and ownerReferences remove runs with their task.
 """
 
@@ -13,8 +14,7 @@ from typing import Any
 
 import kopf
 
-from kron.api import RunKind
-from kron.api.constants import CALENDAR_PLURAL, GROUP, LABEL_TASK_UID, PLURAL, VERSION
+from kron.api.constants import CALENDAR_PLURAL, GROUP, PLURAL, VERSION
 from kron.engine import Engine
 from kron.k8s.api import KubeApi
 from kron.settings import Settings
@@ -39,15 +39,20 @@ class NoDiffBase(kopf.DiffBaseStorage):
         return None
 
 
+LIST_CHUNK = 500
+"""Objects per page when kopf lists the tasks (as kron's own lists do)."""
+
+
 def kopf_settings(settings: Settings) -> kopf.OperatorSettings:
     ks = kopf.OperatorSettings()
     ks.persistence.diffbase_storage = NoDiffBase()
     ks.posting.enabled = False  # kron posts its own, rate-limited Events
     ks.scanning.disabled = True  # serve the named namespaces or all; no CRD/namespace scans
+    # kopf lists a collection in one request unless told otherwise: 100,000 tasks in
+    # one answer were hundreds of megabytes held at once, which the process kept.
+    ks.watching.chunk_size = LIST_CHUNK
     ks.watching.server_timeout = settings.watch_timeout
     ks.watching.client_timeout = settings.watch_timeout + 30
-    ks.watching.label_selectors["batch", "jobs"] = LABEL_TASK_UID
-    ks.watching.label_selectors["", "pods"] = LABEL_TASK_UID
     ks.networking.request_timeout = 60
     ks.peering.standalone = True  # leadership is kron's own Lease, not kopf peering
     # kopf keeps a worker task (with the object's last event) per watched object until
@@ -84,14 +89,6 @@ def build_registry(engine: Engine, api: KubeApi) -> kopf.OperatorRegistry:
     @kopf.on.event(GROUP, VERSION, CALENDAR_PLURAL, registry=registry)
     async def calendar_event(event: kopf.RawEvent, **_: Any) -> None:
         engine.calendars.observe(event.get("type"), dict(event["object"]))
-
-    @kopf.on.event("batch", "v1", "jobs", registry=registry)
-    async def job_event(event: kopf.RawEvent, **_: Any) -> None:
-        engine.observe_run(RunKind.JOB, event.get("type"), dict(event["object"]))
-
-    @kopf.on.event("", "v1", "pods", registry=registry)
-    async def pod_event(event: kopf.RawEvent, **_: Any) -> None:
-        engine.observe_run(RunKind.POD, event.get("type"), dict(event["object"]))
 
     return registry
 

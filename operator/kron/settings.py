@@ -52,8 +52,10 @@ class Settings:
 
     shard_index: int = 0
     shard_count: int = 1
-    """Handle only tasks whose UID hashes to `shard_index` modulo `shard_count`
-    (one Lease per shard: the lease name gets a `-<index>` suffix when count > 1)."""
+    """Handle only tasks whose UID hashes to a bucket (0-255) equal to `shard_index`
+    modulo `shard_count` (at most 256); each shard watches only its own runs (the API
+    server filters them by their `kron.dev/shard` label). One Lease per shard: the
+    lease name gets a `-<index>` suffix when count > 1."""
 
     metrics_port: int = 8080
     """Port of /metrics, /healthz and /readyz (0: none)."""

@@ -9,6 +9,7 @@ on their own tasks, never crash or stall the operator.
 
 from __future__ import annotations
 
+import copy
 import json
 import signal
 import socket
@@ -163,7 +164,10 @@ def test_fixing_an_invalid_task_fires_no_backlog(
     wait_condition(cluster, namespace, "broken", status="False", reason="InvalidTimeZone")
     keeps_firing(cluster, other_namespace, "steady", more=5)  # time passes for the backlog
     fixed_at = time.time()
-    apply(cluster, namespace, job_task("broken", "* * * * * *", timeZone="UTC", duration="100ms"))
+    fixed = job_task(
+        "broken", "* * * * * *", timeZone="UTC", duration="100ms", successfulRunsHistoryLimit=100
+    )
+    apply(cluster, namespace, fixed)
     wait_condition(cluster, namespace, "broken", status="True", reason="Scheduled")
     keeps_firing(cluster, namespace, "broken", more=2)
     scheduled = [
@@ -171,6 +175,8 @@ def test_fixing_an_invalid_task_fires_no_backlog(
         for j in runs(cluster, namespace, "broken")
     ]
     assert scheduled and min(scheduled) >= int(fixed_at) - 1, (fixed_at, sorted(scheduled)[:3])
+    # One run per second since the fix, not the seconds it spent broken as well.
+    assert fired(cluster, namespace, "broken") <= time.time() - fixed_at + 2
     assert missed(cluster, namespace, "broken") == 0
     assert kron.metric("kron_task_errors_total") == 0
 
@@ -182,7 +188,7 @@ def test_a_run_the_api_server_refuses_is_a_failed_run_not_one_in_flight(
     name): every tick is a failed run with the server's reason, nothing stays active."""
     serve_both(operator, namespace, other_namespace)
     apply(cluster, other_namespace, job_task("steady", "* * * * * *", duration="100ms"))
-    bad = job_task("refused", "* * * * * *")
+    bad = copy.deepcopy(job_task("refused", "* * * * * *"))
     bad["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["name"] = "NOT_DNS"
     apply(cluster, namespace, bad)
     wait_until(

@@ -21,6 +21,9 @@ from pathlib import Path
 
 from support.wait import wait_until
 
+OPERATOR_SOURCE_ENV = "KRON_TEST_OPERATOR_SOURCE"
+"""A directory holding a `kron` package (e.g. `git worktree add /tmp/old <commit>`, then
+/tmp/old/operator): the operators the tests start run that code instead."""
 METRIC_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
 
 
@@ -62,6 +65,12 @@ class OperatorProcess:
             "PYTHONUNBUFFERED": "1",
             **self.env,
         }
+        source = os.environ.get(OPERATOR_SOURCE_ENV)
+        if source:
+            # Run the operator from another source tree (an older commit), to see
+            # that a test fails without the fix it pins.
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
+        env.pop(OPERATOR_SOURCE_ENV, None)
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "kron", "run", "--kubeconfig", self.kubeconfig],

@@ -33,7 +33,7 @@ def job_task(
                 "backoffLimit": 0,
                 "template": {
                     "metadata": {"annotations": pod_ann},
-                    "spec": {"restartPolicy": "Never", "containers": [SLEEPER]},
+                    "spec": {"restartPolicy": "Never", "containers": [dict(SLEEPER)]},
                 },
             }
         },

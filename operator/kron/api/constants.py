@@ -22,6 +22,8 @@ RESERVED_PREFIX: Final = f"{GROUP}/"
 # Labels on every run (Job or Pod).
 LABEL_TASK: Final = f"{GROUP}/task"
 LABEL_TASK_UID: Final = f"{GROUP}/task-uid"
+LABEL_SHARD: Final = f"{GROUP}/shard"
+"""The task's shard bucket (0-255), so that each shard watches only its runs."""
 
 # Annotations on every run.
 ANN_SCHEDULED_TIME: Final = f"{GROUP}/scheduled-time"

@@ -28,6 +28,7 @@ from typing import Any, cast
 from kron.cli.errors import CliError, UsageError
 from kron.cli.kubeconfig import SERVICE_ACCOUNT_DIR, in_cluster, kubeconfig_paths
 from kron.cli.parsing import Parser
+from kron.k8s.shards import SHARD_BUCKETS
 from kron.settings import Settings
 
 ENV_PREFIX = "KRON_"
@@ -222,6 +223,8 @@ def _check(settings: Settings, source: Mapping[str, str]) -> None:
         value = getattr(settings, name, 1)
         if value < 1:
             raise fail(name, f"must be at least 1, got {value}")
+    if settings.shard_count > SHARD_BUCKETS:
+        raise fail("shard_count", f"must be at most {SHARD_BUCKETS}, got {settings.shard_count}")
     if not 0 <= settings.shard_index < settings.shard_count:
         raise fail(
             "shard_index",

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import Any
 
 from kron.api import RunKind
-from kron.api.constants import LABEL_TASK_UID
 from kron.engine import gauges
 from kron.engine.calendars import CalendarIndex
 from kron.engine.events import EventRecorder
@@ -31,8 +30,9 @@ from kron.engine.index import TaskEntry
 from kron.engine.intake import reserved_event
 from kron.engine.observing import TaskIndex, where
 from kron.engine.pool import Lane, WorkPool
+from kron.engine.runwatch import RunWatches
 from kron.engine.timers import Timers
-from kron.k8s.api import ApiError, KubeApi, all_runs_path, calendar_path, task_path
+from kron.k8s.api import ApiError, KubeApi, calendar_path, task_path
 from kron.metrics import Metrics
 from kron.planner import (
     ObservedRun,
@@ -72,7 +72,10 @@ class Engine:
         settings: Settings,
         *,
         clock: Callable[[], float] = time.time,
+        watch_api: KubeApi | None = None,
     ) -> None:
+        """`watch_api`: the connection the runs' watches hold open (its own pool, so
+        that long-lived watches never take a connection the creates need)."""
         self.api = api
         self.metrics = metrics
         self.settings = settings
@@ -81,6 +84,7 @@ class Engine:
         self.calendars = CalendarIndex(self)
         self.index = TaskIndex(self)
         self.tasks: dict[str, TaskEntry] = self.index.tasks
+        self.run_watches = RunWatches(watch_api or api, self.index, settings)
         self.timers = Timers()
         self.pool = WorkPool(workers=settings.workers, qps=settings.qps, burst=settings.burst)
         self.events = EventRecorder(
@@ -161,16 +165,10 @@ class Engine:
 
         Runs first: a run deleted before this list was only deleted after the
         status recording it was written, so the task list that follows shows it.
+        The runs' listing is their watches' own, so the watches go on from it.
         """
+        await self.run_watches.list()
         scopes: list[str | None] = list(self.settings.namespaces) or [None]
-        for kind in (RunKind.JOB, RunKind.POD):
-            for namespace in scopes:
-                pages = self.api.list_pages(
-                    all_runs_path(kind, namespace), label_selector=LABEL_TASK_UID
-                )
-                async for page in pages:
-                    for item in page.items:
-                        self.observe_run(kind, None, item)
         for namespace in scopes:
             async for page in self.api.list_pages(calendar_path(namespace)):
                 for item in page.items:
@@ -221,6 +219,7 @@ class Engine:
         async with asyncio.TaskGroup() as group:
             group.create_task(self.pool.run())
             group.create_task(self._dispatch())
+            group.create_task(self.run_watches.run())
 
     async def _dispatch(self) -> None:
         while True:

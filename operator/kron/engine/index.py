@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,6 +20,7 @@ from kron.api import RunKind, ScheduledTaskSpec, ScheduledTaskStatus
 from kron.k8s.runs import TaskRef
 from kron.logs import Throttled
 from kron.planner import CreateFailure, DeleteRun, ObservedRun
+from kron.planner.conditions import ready_reason
 
 log = logging.getLogger(__name__)
 _unreadable = Throttled(log)
@@ -63,11 +65,8 @@ def encode(document: dict[str, Any]) -> bytes:
 
 
 EMPTY = encode({})
-
-
-def _ready_reason(status: ScheduledTaskStatus) -> str:
-    ready = next((c for c in status.conditions if c.type == "Ready"), None)
-    return ready.reason if ready is not None else "Pending"
+PENDING = "Pending"
+"""The gauges' state of a task kron has not planned yet."""
 
 
 def _overdue(status: ScheduledTaskStatus) -> float | None:
@@ -96,7 +95,7 @@ class TaskEntry:
     _intended: bytes | None = None
     """The status kron intends (written through the status subresource), as
     canonical JSON; None while it is the persisted one."""
-    ready_reason: str = "Pending"
+    ready_reason: str = PENDING
     """The Ready condition's reason in the intended status (for the gauges)."""
     overdue: float | None = None
     """While the intended status says Overdue=True: when a run last succeeded (0: never)."""
@@ -167,16 +166,17 @@ class TaskEntry:
     @property
     def status(self) -> ScheduledTaskStatus:
         """The status kron intends, parsed afresh (callers may modify it)."""
+        document = self._intended or self._persisted
         try:
-            return ScheduledTaskStatus.model_validate_json(self._intended or self._persisted)
+            return ScheduledTaskStatus.model_validate_json(document)
         except ValidationError:
-            return parse_status(None)
+            return parse_status(json.loads(document))  # says why (throttled), empty status
 
     @status.setter
     def status(self, value: ScheduledTaskStatus) -> None:
         intended = encode(value.to_api())
         self._intended = None if intended == self._persisted else intended
-        self.ready_reason = _ready_reason(value)
+        self.ready_reason = ready_reason(value) or PENDING
         self.overdue = _overdue(value)
 
     def intended_api(self) -> dict[str, Any]:
@@ -184,13 +184,40 @@ class TaskEntry:
         result: dict[str, Any] = json.loads(self._intended or self._persisted)
         return result
 
-    def reset_status(self) -> None:
-        """Intend exactly what the server has (an unreadable status: an empty one)."""
+    def reset_status(self, raw: dict[str, Any] | None = None) -> None:
+        """Intend exactly what the server has (`raw`: that status, when the caller has
+        it decoded). Only its Ready reason is read here (for the gauges; validating
+        every status made loading 100,000 tasks take minutes); a status this kron
+        cannot read is replaced by an empty one at the next plan."""
         self._intended = None
-        try:
-            status = ScheduledTaskStatus.model_validate_json(self._persisted)
-        except ValidationError:
-            status = parse_status(self.persisted)  # logs why, gives the empty status
-            self.status = status
-        self.ready_reason = _ready_reason(status)
-        self.overdue = _overdue(status)
+        document = raw if raw is not None else json.loads(self._persisted)
+        self.ready_reason = raw_ready_reason(document)
+        self.overdue = raw_overdue(document)
+
+
+def raw_ready_reason(status: object) -> str:
+    """The Ready condition's reason in a status as the server stores it."""
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    for condition in conditions if isinstance(conditions, list) else ():
+        if isinstance(condition, dict) and condition.get("type") == "Ready":
+            reason = condition.get("reason")
+            return reason if isinstance(reason, str) and reason else PENDING
+    return PENDING
+
+
+def raw_overdue(status: object) -> float | None:
+    """`TaskEntry.overdue` from a status as the server stores it (None unless Overdue=True)."""
+    if not isinstance(status, dict):
+        return None
+    conditions = status.get("conditions")
+    overdue = any(
+        isinstance(c, dict) and c.get("type") == "Overdue" and c.get("status") == "True"
+        for c in (conditions if isinstance(conditions, list) else ())
+    )
+    if not overdue:
+        return None
+    last = status.get("lastSuccessfulTime")
+    try:
+        return datetime.fromisoformat(last).timestamp() if isinstance(last, str) else 0.0
+    except ValueError:
+        return 0.0

@@ -8,7 +8,6 @@ counted. Nothing an object holds can stop the index from taking the next one.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -23,18 +22,15 @@ from kron.engine.intake import Orphans, owned_by, read_spec
 from kron.engine.timers import Timers
 from kron.k8s.observed import Ignored, parse_time, read_run, run_owner
 from kron.k8s.runs import TaskRef
+from kron.k8s.shards import shard_of
 from kron.logs import Throttled
 from kron.metrics import Metrics
-from kron.planner import Reason, RunPhase
+from kron.planner import ObservedRun, Reason, RunPhase
 from kron.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SCHEDULED_TRIGGERS = frozenset({"schedule", "catch-up", "retry"})
-
-
-def shard_of(uid: str, count: int) -> int:
-    return int(hashlib.sha256(uid.encode()).hexdigest()[:8], 16) % count
 
 
 def where(ref: TaskRef) -> str:
@@ -102,9 +98,10 @@ class TaskIndex:
             entry.runs = self.orphans.adopt(ref)
             self.tasks[uid] = entry
         entry.rv = rv
-        entry.set_persisted(obj.get("status") or {}, keep_intent=self._owner.leading and not new)
+        status = obj.get("status") or {}
+        entry.set_persisted(status, keep_intent=self._owner.leading and not new)
         if new or not self._owner.leading:
-            entry.reset_status()
+            entry.reset_status(status)
         entry.created = parse_time(meta.get("creationTimestamp")) or self._owner.clock()
         if meta.get("deletionTimestamp"):
             entry.terminating = True
@@ -180,14 +177,10 @@ class TaskIndex:
         runs = entry.runs if entry is not None else self.orphans.runs(owner)
         old = runs.get(run.name)
         if event_type == "DELETED":
-            runs.pop(run.name, None)
-            if entry is not None:
-                entry.run_rvs.pop(run.name, None)
-                entry.deleting.discard(run.name)
-                if run.trigger in SCHEDULED_TRIGGERS:
-                    entry.tombstone = max(entry.tombstone or run.nominal, run.nominal)
-                if old is not None and old.phase is RunPhase.ACTIVE:
-                    self._owner.wake(owner.uid)
+            if entry is None:
+                runs.pop(run.name, None)
+            else:
+                self._gone(entry, run.name, run)
             return
         rv = resource_version(obj)
         if entry is not None and rv is not None:
@@ -225,6 +218,36 @@ class TaskIndex:
             str(meta.get("name"))[:253],
             reason,
         )
+
+    def _gone(self, entry: TaskEntry, name: str, last: ObservedRun | None = None) -> None:
+        """Run `name` of `entry` no longer exists (`last`: how it was seen deleted)."""
+        old = entry.runs.pop(name, None)
+        entry.run_rvs.pop(name, None)
+        entry.deleting.discard(name)
+        seen = last or old
+        if seen is not None and seen.trigger in SCHEDULED_TRIGGERS:
+            entry.tombstone = max(entry.tombstone or seen.nominal, seen.nominal)
+        if old is not None and old.phase is RunPhase.ACTIVE:
+            self._owner.wake(entry.ref.uid)
+
+    def runs_relisted(
+        self, kind: RunKind, namespace: str | None, present: set[tuple[str, str]]
+    ) -> None:
+        """The runs of `kind` (in `namespace`, or everywhere) were listed afresh after a
+        watch fell too far behind: those the index holds and the listing lacks were
+        deleted meanwhile."""
+        for entry in list(self.tasks.values()):
+            if namespace is not None and entry.ref.namespace != namespace:
+                continue
+            gone = [
+                name
+                for name, run in entry.runs.items()
+                if run.kind is kind
+                and not run.in_flight
+                and (entry.ref.namespace, name) not in present
+            ]
+            for name in gone:
+                self._gone(entry, name)
 
     def forget(self, uid: str) -> None:
         self.tasks.pop(uid, None)

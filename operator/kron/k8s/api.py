@@ -207,6 +207,46 @@ class KubeApi:
             return payload
         raise ApiError(code, str(payload.get("reason", "")), str(payload.get("message", raw[:300])))
 
+    async def stream(
+        self, path: str, query: list[tuple[str, str]], *, request_timeout: float
+    ) -> AsyncIterator[Object]:
+        """A watch: the events the server sends, one JSON object per line, until it
+        ends the request (its `timeoutSeconds`) or `request_timeout` passes."""
+        headers = {"Accept": "application/json"}
+        serialized = await self._client.param_serialize(
+            method="GET",
+            resource_path=path,
+            query_params=query,
+            header_params=headers,
+            auth_settings=["BearerToken"],
+        )
+        url, hdrs = serialized[1], serialized[2]
+        resource = _resource_of(path)
+        started = time.perf_counter()
+        code = 0
+        try:
+            response = await self._client.call_api(
+                "GET", url, header_params=hdrs, _request_timeout=request_timeout
+            )
+            code = response.status
+            if not 200 <= code < 300:
+                raw = await response.read()
+                try:
+                    payload = json.loads(raw)
+                except ValueError:
+                    payload = {"message": raw[:300].decode(errors="replace")}
+                raise ApiError(code, str(payload.get("reason", "")), str(payload.get("message")))
+            async for event in _events(response.response.content.iter_any()):
+                yield event
+        except kclient.ApiException as err:
+            code = int(err.status or 0)
+            raise ApiError(code, str(err.reason or ""), str(err.body or err)) from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            raise ApiError(0, type(err).__name__, str(err) or type(err).__name__) from None
+        finally:
+            if self._observer is not None:
+                self._observer("WATCH", resource, code, time.perf_counter() - started)
+
     # -- runs --------------------------------------------------------------------------
 
     async def create_run(self, kind: RunKind, namespace: str, body: Object) -> Object:
@@ -303,6 +343,43 @@ class KubeApi:
 
     async def replace_lease(self, namespace: str, name: str, body: Object) -> Object:
         return await self.request("PUT", lease_path(namespace, name), body=body)
+
+
+MAX_EVENT_BYTES: Final = 8 * 1024 * 1024
+"""Longest watch event line read (etcd keeps objects up to 1.5 MiB)."""
+
+
+async def _events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Object]:
+    """The JSON objects of a watch stream, one per line. Lines are split here rather
+    than with the stream's readline, which refuses lines over 128 KiB."""
+    buffer = bytearray()
+    async for chunk in chunks:
+        buffer += chunk
+        while True:
+            end = buffer.find(b"\n")
+            if end < 0:
+                break
+            line = bytes(buffer[:end])
+            del buffer[: end + 1]
+            event = _decode(line)
+            if event is not None:
+                yield event
+        if len(buffer) > MAX_EVENT_BYTES:
+            raise ApiError(0, "EventTooLarge", f"a watch event over {MAX_EVENT_BYTES} bytes")
+    event = _decode(bytes(buffer))
+    if event is not None:
+        yield event
+
+
+def _decode(line: bytes) -> Object | None:
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
 
 
 def pin_environment(configuration: kclient.Configuration) -> None:

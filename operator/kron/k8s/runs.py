@@ -24,10 +24,12 @@ from kron.api.constants import (
     ANN_TRIGGER,
     API_VERSION,
     KIND,
+    LABEL_SHARD,
     LABEL_TASK,
     LABEL_TASK_UID,
     RESERVED_PREFIX,
 )
+from kron.k8s.shards import bucket_of
 from kron.planner import CreateRun
 
 DEFAULT_RESTART_POLICY = "Never"
@@ -63,6 +65,7 @@ def build_run(task: TaskRef, spec: ScheduledTaskSpec, create: CreateRun) -> Obje
     annotations = _unreserved(template.metadata.annotations)
     labels[LABEL_TASK] = task.name
     labels[LABEL_TASK_UID] = task.uid
+    labels[LABEL_SHARD] = str(bucket_of(task.uid))
     annotations[ANN_SCHEDULED_TIME] = format_time(datetime.fromtimestamp(create.nominal, tz=UTC))
     annotations[ANN_ATTEMPT] = str(create.attempt)
     annotations[ANN_TRIGGER] = str(create.trigger)
@@ -76,7 +79,8 @@ def build_run(task: TaskRef, spec: ScheduledTaskSpec, create: CreateRun) -> Obje
     body = copy.deepcopy(template.spec)
     if spec.kind is RunKind.JOB:
         pod_template = body.setdefault("template", {})
-        pod_meta = pod_template.setdefault("metadata", {})
+        pod_meta = pod_template.get("metadata") or {}  # `metadata: null` is admitted
+        pod_template["metadata"] = pod_meta
         # Only the task name goes on the Job's Pods: `kron.dev/task-uid` marks runs,
         # and the operator's Pod watch selects on it.
         pod_labels = _unreserved(pod_meta.get("labels"))

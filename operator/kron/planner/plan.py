@@ -57,8 +57,9 @@ def plan(task: TaskInput, now: float, budget: Budget | None = None) -> Plan:
     # creation, or the edit) never fire; creationTimestamp has whole seconds, so a
     # tick in that same second could otherwise fire before the task existed (CronJob
     # too only fires ticks strictly after creationTimestamp).
+    # Ticks before 1970 never fire either: run names carry Unix seconds.
     changed = status.schedule_changed_time
-    floor = to_int_seconds(changed) if changed is not None else -1
+    floor = max(to_int_seconds(changed), -1) if changed is not None else -1
     p.cursor = max(floor, last_tick if last_tick is not None else floor)
 
     recorded = outcomes.absorb_create_failures(p)

@@ -76,6 +76,8 @@ def test_an_unreadable_status_restarts_from_empty() -> None:
     e.set_persisted({"conditions": "not a list"}, keep_intent=False)
     e.reset_status()
     assert e.status == ScheduledTaskStatus()
+    assert e.ready_reason == "Pending"
+    e.status = e.status  # what the next plan does: it replaces the unreadable status
     assert e.intended_api() == ScheduledTaskStatus().to_api()
 
 

@@ -208,3 +208,15 @@ def test_a_template_with_kron_keys_is_reported_once_and_they_are_left_out() -> N
     reserved = [ev for ev in recorded if ev.reason == "ReservedMetadata"]
     assert len(reserved) == 1
     assert "metadata.labels.kron.dev/task-uid" in reserved[0].message
+
+
+def test_runs_missing_from_a_relist_are_gone_and_leave_a_tombstone() -> None:
+    clock = Clock(T0 + 0.5)
+    e = engine(clock)
+    e.observe_task("ADDED", task_object(A.name, A.namespace, A.uid))
+    e.observe_run(RunKind.JOB, None, run_object(A, int(T0) - 5))
+    e.observe_run(RunKind.JOB, None, run_object(A, int(T0) - 4))
+    kept = (A.namespace, f"{A.name}-{int(T0) - 4}")
+    e.index.runs_relisted(RunKind.JOB, None, {kept})
+    assert list(e.tasks[A.uid].runs) == [kept[1]]
+    assert e.tasks[A.uid].tombstone == int(T0) - 5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kron.api import ScheduledTaskSpec, Trigger
 from kron.k8s.runs import TaskRef, build_run, reserved_keys
+from kron.k8s.shards import bucket_of
 from kron.planner import CreateRun
 
 TASK = TaskRef("team-a", "report", "uid-1")
@@ -26,7 +27,12 @@ def test_job_carries_owner_labels_annotations_and_a_default_restart_policy() -> 
     job = build_run(TASK, JOB_SPEC, CREATE)
     meta = job["metadata"]
     assert (job["kind"], meta["name"], meta["namespace"]) == ("Job", CREATE.name, "team-a")
-    assert meta["labels"] == {"team": "a", "kron.dev/task": "report", "kron.dev/task-uid": "uid-1"}
+    assert meta["labels"] == {
+        "team": "a",
+        "kron.dev/task": "report",
+        "kron.dev/task-uid": "uid-1",
+        "kron.dev/shard": str(bucket_of("uid-1")),
+    }
     assert meta["annotations"] == {
         "note": "x",
         "kron.dev/scheduled-time": "2026-01-01T00:00:00Z",
@@ -75,7 +81,12 @@ RESERVED_SPEC = ScheduledTaskSpec.model_validate(
 def test_a_templates_own_kron_keys_never_reach_its_runs() -> None:
     job = build_run(TASK, RESERVED_SPEC, CREATE)
     meta = job["metadata"]
-    assert meta["labels"] == {"team": "a", "kron.dev/task": "report", "kron.dev/task-uid": "uid-1"}
+    assert meta["labels"] == {
+        "team": "a",
+        "kron.dev/task": "report",
+        "kron.dev/task-uid": "uid-1",
+        "kron.dev/shard": str(bucket_of("uid-1")),
+    }
     assert meta["annotations"]["kron.dev/scheduled-time"] == "2026-01-01T00:00:00Z"
     pod_labels = job["spec"]["template"]["metadata"]["labels"]
     assert pod_labels == {"app": "r", "kron.dev/task": "report"}
@@ -88,3 +99,22 @@ def test_reserved_keys_names_each_one_by_its_place() -> None:
         "spec.template.metadata.labels.kron.dev/task-uid",
     ]
     assert reserved_keys(JOB_SPEC) == []
+
+
+def test_a_pod_template_with_null_metadata_builds() -> None:
+    """Found by make fuzz: `metadata: null` in the pod template is admitted."""
+    spec = ScheduledTaskSpec.model_validate(
+        {
+            "schedule": "@hourly",
+            "jobTemplate": {
+                "spec": {
+                    "template": {
+                        "metadata": None,
+                        "spec": {"containers": [{"name": "c", "image": "i"}]},
+                    }
+                }
+            },
+        }
+    )
+    job = build_run(TASK, spec, CREATE)
+    assert job["spec"]["template"]["metadata"]["labels"] == {"kron.dev/task": "report"}

@@ -152,3 +152,12 @@ def test_failed_runs_beyond_max_pending_fail_for_good_instead_of_queueing_a_retr
     assert result.status.consecutive_failures == 1
     degraded = next(c for c in result.status.conditions if c.type == "Degraded")
     assert f"no retry: {MAX_PENDING} ticks are pending" in degraded.message
+
+
+def test_ticks_before_1970_never_fire_whatever_the_task_claims() -> None:
+    """Found by the fuzzer: a creation time before 1970 let a tick with a negative
+    Unix time come due, and its run name could not be made."""
+    s = spec(schedule="@at 1800-01-01T00:00:00Z")
+    result = plan(task(s, created=-7_000_000_000.0, resumed_at=T0), T0)
+    assert result.creates == []
+    assert next(c for c in result.status.conditions if c.type == "Ready").reason == "Completed"
