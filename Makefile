@@ -92,6 +92,10 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP) ## kron vs CronJob on a dedicated local cluster (BENCH_PROFILE=quick|full) -> .bench/latest.json
 	BENCH_COMMAND="make bench$(if $(BENCH_PROFILE), BENCH_PROFILE=$(BENCH_PROFILE))$(if $(BENCH_KRON_FLAGS), BENCH_KRON_FLAGS='$(BENCH_KRON_FLAGS)')" $(PY) -m bench
 
+.PHONY: screenshots
+screenshots: $(STAMP) ## regenerate the kron ui screenshots in docs/img (local cluster, headless Chromium)
+	$(PY) hack/ui_screenshots.py
+
 .PHONY: fuzz
 fuzz: $(STAMP) ## hostile tasks and runs through the engine (FUZZ_EXAMPLES, default 10000) -> .bench/fuzz.json
 	$(PY) -m hostile

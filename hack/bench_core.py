@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "operator"))
 
 from kron.schedule import Timeline, compile_timeline  # noqa: E402
+from kron.schedule import timeline as timeline_module  # noqa: E402
+from kron.schedule.zones import zone_table  # noqa: E402
 
 SCHEDULES: tuple[tuple[str, ...], ...] = (
     ("*/5 * * * *",),
@@ -57,15 +59,33 @@ ZONES: tuple[str, ...] = (
     "Asia/Tokyo",
 )
 EXCLUSIONS: tuple[tuple[str, ...], ...] = ((), (), (), ("* * 25 12 *",), ("* 12-13 * * 0,6",))
+# The month-dependent day forms (L, W, #), timed on their own so that the figure above
+# stays comparable with earlier runs.
+MONTHDAY_SCHEDULES: tuple[tuple[str, ...], ...] = (
+    ("0 0 L * *",),
+    ("30 2 L * *",),
+    ("0 18 LW * *",),
+    ("0 9 L-2 * *",),
+    ("0 9 15W * *",),
+    ("0 9 1W * *",),
+    ("0 9 ? * TUE#2",),
+    ("30 7 * * FRIL",),
+    ("0 9 1,15,L * *",),
+    ("0 8 * * MON#1,WED#3",),
+    ("0 0 L * 5L",),  # dom + dow: Vixie OR
+    ("*/15 9-17 LW * *",),
+    ("0 12 * 2 MON#5",),  # only in some leap years
+    ("0 9 * * 1-5", "0 17 LW * *"),  # a union
+)
 
 
-def build(count: int) -> list[Timeline]:
+def build(count: int, schedules: tuple[tuple[str, ...], ...] = SCHEDULES) -> list[Timeline]:
     timelines = []
     for index in range(count):
         timelines.append(
             compile_timeline(
-                schedules=SCHEDULES[index % len(SCHEDULES)],
-                time_zone=ZONES[(index // len(SCHEDULES)) % len(ZONES)],
+                schedules=schedules[index % len(schedules)],
+                time_zone=ZONES[(index // len(schedules)) % len(ZONES)],
                 exclude=EXCLUSIONS[index % len(EXCLUSIONS)],
                 jitter_seconds=(0, 30, 300)[index % 3],
                 jitter_seed=f"3f2a{index:08x}-uid",
@@ -74,15 +94,55 @@ def build(count: int) -> list[Timeline]:
     return timelines
 
 
-def build_distinct(count: int) -> list[Timeline]:
+# The costliest look-aheads we could construct: every tick excluded, so upcoming()
+# walks until its step budget or its 100 years of excluded ticks run out.
+LOOKAHEAD_WORST: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...] = (
+    (("0 9 * * 1-5",), ("* * * * 1-5",), "America/New_York"),  # a tick and a stretch a week
+    (("0 0 1 1 *",), ("* * 1 1 *",), "America/New_York"),  # 100 years of zone tables
+    (("0 0 L * *",), ("* * L * *",), "Australia/Lord_Howe"),
+    (tuple(f"{m} 9 * * 1-5" for m in range(16)), ("* * * * 1-5",), "Europe/Berlin"),
+    (("* * * * *",), tuple(f"* * * * {day}" for day in range(7)), "UTC"),  # taking turns
+    (("* * * * * *",), ("0-58 * * * * *", "59 * * * * *"), "Europe/Berlin"),
+    (("@every 1s",), ("* * 1-30 * 1-6", "* * 31 * 0"), "America/Santiago"),
+)
+
+
+def lookahead_worst(now: int) -> tuple[float, float]:
+    """Slowest ``upcoming(now, 5)`` of LOOKAHEAD_WORST in ms: with empty zone tables
+    (a freshly started operator), and again with them built."""
+    cold = warm = 0.0
+    for schedules, exclude, zone in LOOKAHEAD_WORST:
+        zone_table.cache_clear()
+        timeline_module._compile.cache_clear()
+        timeline_module._zoned_cron.cache_clear()
+        timeline = compile_timeline(schedules=schedules, exclude=exclude, time_zone=zone)
+        for index in range(2):
+            gc.collect()
+            began = time.perf_counter()
+            found = timeline.upcoming(now, 5)
+            took = (time.perf_counter() - began) * 1000
+            assert found == [], (schedules, exclude)
+            if index == 0:
+                cold = max(cold, took)
+            else:
+                warm = max(warm, took)
+    print(f"{'upcoming, worst look-ahead':<28} {cold:8.1f} ms cold {warm:8.1f} ms warm")
+    return cold, warm
+
+
+MONTHDAY_DAYS = ("L * *", "LW * *", "L-3 * *", "15W * *", "? * TUE#2", "? * FRIL", "1,L * 1#1")
+
+
+def build_distinct(count: int, *, monthdays: bool = False) -> list[Timeline]:
     """Tasks whose (expression, zone) pairs are all different: no task can reuse the
     answer another one with the same expression and zone just computed."""
     timelines = []
     for index in range(count):
         second, minute, hour = (index // 1440) % 60, index % 60, (index // 60) % 24
+        days = MONTHDAY_DAYS[index % len(MONTHDAY_DAYS)] if monthdays else "* * *"
         timelines.append(
             compile_timeline(
-                schedules=[f"{second} {minute} {hour} * * *"],
+                schedules=[f"{second} {minute} {hour} {days}"],
                 time_zone=ZONES[index % len(ZONES)],
                 jitter_seconds=30,
                 jitter_seed=f"d{index:08x}-uid",
@@ -140,13 +200,34 @@ def main() -> None:
     distinct_us = timed(
         "next_tick(now), distinct", count, lambda: [t.next_tick(now) for t in distinct]
     )
+    distinct.clear()
+
+    # The month-dependent forms last, so that everything above runs as it did before
+    # they existed (the same objects alive, the same caches) and stays comparable.
+    monthdays = build(count, MONTHDAY_SCHEDULES)
+    for timeline in monthdays[: len(MONTHDAY_SCHEDULES) * len(ZONES)]:
+        timeline.upcoming(now, 5)
+    monthdays_us = timed(
+        "next_tick(now), L/W/#", count, lambda: [t.next_tick(now) for t in monthdays], args.repeat
+    )
+    monthdays.clear()
+    distinct = build_distinct(count, monthdays=True)
+    distinct_monthdays_us = timed(
+        "next_tick(now), distinct L/W/#", count, lambda: [t.next_tick(now) for t in distinct]
+    )
+    distinct.clear()
+    worst_cold_ms, worst_warm_ms = lookahead_worst(now)
 
     result = {
         "tasks": count,
         "next_tick_us_per_task": round(next_us, 2),
         "upcoming5_us_per_task": round(upcoming_us, 2),
         "next_tick_distinct_us_per_task": round(distinct_us, 2),
+        "next_tick_monthdays_us_per_task": round(monthdays_us, 2),
+        "next_tick_distinct_monthdays_us_per_task": round(distinct_monthdays_us, 2),
         "compile_us_per_task": round(compile_us, 2),
+        "upcoming_worst_cold_ms": round(worst_cold_ms, 1),
+        "upcoming_worst_warm_ms": round(worst_warm_ms, 1),
         "repeat": args.repeat,
         "now": args.now,
         "python": platform.python_version(),
@@ -170,9 +251,14 @@ def results_line(result: dict[str, object]) -> str:
         f" (load average {result['load_average']}), Python {result['python']},"
         f" {result['tasks']:,} tasks: `next_tick(now)` **{result['next_tick_us_per_task']} us**"
         f" per task (distinct expression and zone per task:"
-        f" {result['next_tick_distinct_us_per_task']} us), `upcoming(now, 5)`"
+        f" {result['next_tick_distinct_us_per_task']} us; the L/W/# forms:"
+        f" {result['next_tick_monthdays_us_per_task']} us, distinct"
+        f" {result['next_tick_distinct_monthdays_us_per_task']} us), `upcoming(now, 5)`"
         f" {result['upcoming5_us_per_task']} us, `compile_timeline`"
-        f" {result['compile_us_per_task']} us. Goal: under 20 us for `next_tick`."
+        f" {result['compile_us_per_task']} us; worst look-ahead (every tick excluded)"
+        f" {result['upcoming_worst_cold_ms']} ms with empty zone tables,"
+        f" {result['upcoming_worst_warm_ms']} ms with them built."
+        " Goal: under 20 us for `next_tick`."
     )
 
 

@@ -33,6 +33,10 @@ log = logging.getLogger("kron")
 
 GAUGE_INTERVAL = 5.0
 KOPF_EXIT_TIMEOUT = 10.0
+PART_EXIT_TIMEOUT = 5.0
+"""Seconds each part (workers, the HTTP server, each connection) gets to stop on
+SIGTERM before kron goes on without it: shutdown stays well inside the chart's
+30 s grace period whatever hangs."""
 STALL_LIMIT = 30.0
 """/healthz fails when the dispatcher has not turned for this long."""
 
@@ -160,7 +164,9 @@ class Operator:
         # The elector was started last: cancelling in reverse steps down, then releases.
         for task in reversed(self.workers):
             task.cancel()
-        await asyncio.gather(*self.workers, return_exceptions=True)
+        _, stuck = await asyncio.wait(self.workers, timeout=PART_EXIT_TIMEOUT)
+        for task in stuck:
+            log.warning("%s did not stop within %ss", task.get_name(), PART_EXIT_TIMEOUT)
         self.kopf_stop.set()
         if self.kopf_task is not None:
             try:
@@ -230,10 +236,14 @@ async def serve(settings: Settings) -> None:
             await replica.wait()
             await replica.shutdown()
     finally:
+        closing = [client.close() for client in replica.clients]
         if http is not None:
-            await http.stop()
-        for client in replica.clients:
-            await client.close()
+            closing.append(http.stop())
+        for close in closing:
+            try:
+                await asyncio.wait_for(close, PART_EXIT_TIMEOUT)
+            except TimeoutError:
+                log.warning("a connection did not close within %ss", PART_EXIT_TIMEOUT)
 
 
 def handle_signals(stop: asyncio.Event) -> None:
@@ -241,6 +251,16 @@ def handle_signals(stop: asyncio.Event) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGUSR1, dump_tasks)
+
+
+def dump_tasks() -> None:
+    """SIGUSR1: log every asyncio task and where it waits (to diagnose a hang)."""
+    for task in asyncio.all_tasks():
+        frames = task.get_stack(limit=3)
+        where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in frames) or "-"
+        log.warning("task %s: %s", task.get_name(), where)
 
 
 async def refresh_gauges(engine: Engine) -> None:

@@ -87,6 +87,12 @@ VALID: dict[str, Obj] = {
         failedRunsHistoryLimit=0,
     ),
     "half-hour-zone": task("half-hour-zone", schedule="30 2 * * *", timeZone="Asia/Kolkata"),
+    "month-dependent-days": task(
+        "month-dependent-days",
+        schedule=None,
+        schedules=["0 18 LW * *", "0 9 ? * TUE#2", "30 7 * * 5L", "0 0 L-2,15W * *"],
+        excludeSchedules=["* * * * 1#1"],
+    ),
     "longest-name": task("n" * 52),
 }
 """Every form of the grammar and every spec field, each valid."""
@@ -157,7 +163,20 @@ BAD: list[Bad] = [
     Bad("cron-zero-step", _spec(schedule="*/0 * * * *"), "spec.schedule", "minute field", "step"),
     Bad("cron-question-in-hour", _spec(schedule="0 ? * * *"), "spec.schedule", "hour field", "?"),
     Bad("cron-seconds", _spec(schedule="60 * * * * *"), "spec.schedule", "seconds field", "second"),
-    Bad("cron-last-day", _spec(schedule="0 0 L * *"), "spec.schedule", "day-of-month", "L"),
+    Bad(
+        "cron-last-day-with-step",
+        _spec(schedule="0 0 L/2 * *"),
+        "spec.schedule",
+        "day-of-month field",
+        "L (last day) cannot take a step",
+    ),
+    Bad(
+        "cron-sixth-weekday",
+        _spec(schedule="0 0 * * 2#6"),
+        "spec.schedule",
+        "day-of-week field",
+        "occurrence 6 out of range 1-5",
+    ),
     Bad("unknown-macro", _spec(schedule="@fortnightly"), "spec.schedule", "a macro", "macro"),
     Bad("every-zero", _spec(schedule="@every 0s"), "spec.schedule", "at least 1s"),
     Bad("every-ms", _spec(schedule="@every 500ms"), "spec.schedule", "units h, m, s", "unit"),

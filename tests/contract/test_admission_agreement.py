@@ -84,7 +84,7 @@ def test_sample_expressions_are_admitted() -> None:
 
 _VALUES = ["0", "5", "07", "59", "60", "23", "24", "1", "31", "32", "12", "13", "7", "8"]
 _NAMES = ["JAN", "dec", "Feb", "MON", "sun", "fri", "XYZ"]
-_ODD = ["L", "W", "#", "H", "?", "", "-", "/", "*"]
+_ODD = ["L", "W", "#", "H", "?", "", "-", "/", "*", "LW", "L-", "5#", "#3", "15W", "5L", "L-3"]
 
 
 @st.composite
@@ -114,9 +114,12 @@ _FIELD_VALUES = {
     "second": [str(n) for n in range(0, 60, 7)] + ["00", "59"],
     "minute": [str(n) for n in range(0, 60, 7)] + ["05", "59"],
     "hour": [str(n) for n in range(0, 24, 5)] + ["23", "007"],
-    "day-of-month": [str(n) for n in range(1, 32, 5)] + ["31", "01"],
+    "day-of-month": [str(n) for n in range(1, 32, 5)]
+    + ["31", "01", "L", "l", "L-1", "L-30", "L-31", "L-0", "LW", "L-3W", "15W", "1w", "31W"]
+    + ["0W", "32W", "W"],
     "month": [str(n) for n in range(1, 13, 3)] + ["JAN", "feb", "Dec", "12"],
-    "day-of-week": [str(n) for n in range(8)] + ["SUN", "mon", "Sat"],
+    "day-of-week": [str(n) for n in range(8)]
+    + ["SUN", "mon", "Sat", "5#3", "TUE#2", "7#5", "2#6", "1#0", "5L", "FRIL", "0l", "L", "8L"],
 }
 
 
@@ -174,7 +177,7 @@ def test_admission_is_never_stricter_than_the_engine_for_macros(
         assert not python_accepts(text), cel.admission_problems(text)
 
 
-@given(st.text(alphabet="0123456789*/,-?@ \tLWJANMOeryvdhms:TZ.", max_size=24))
+@given(st.text(alphabet="0123456789*/,-?@ \tLW#JANMOFRIeryvdhms:TZ.", max_size=24))
 @settings(max_examples=1000, deadline=None)
 def test_admission_is_never_stricter_than_the_engine_for_any_text(text: str) -> None:
     if not admitted(text):

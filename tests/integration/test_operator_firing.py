@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kron.k8s.shards import bucket_of
 from support.cluster import ClusterHandle
 from support.tasks import (
     apply,
@@ -44,7 +45,12 @@ def test_task_fires_named_labelled_owned_jobs_on_schedule(
         assert meta["annotations"]["kron.dev/trigger"] == "schedule"
         assert meta["annotations"]["kron.dev/attempt"] == "0"
         assert meta["annotations"]["note"] == "kept"
-        assert meta["labels"] == {"kron.dev/task": "report", "kron.dev/task-uid": uid, "team": "a"}
+        assert meta["labels"] == {
+            "kron.dev/task": "report",
+            "kron.dev/task-uid": uid,
+            "kron.dev/shard": str(bucket_of(uid)),
+            "team": "a",
+        }
         (owner,) = meta["ownerReferences"]
         assert (owner["kind"], owner["uid"], owner["controller"]) == ("ScheduledTask", uid, True)
     ready = wait_condition(cluster, namespace, "report", status="True", timeout=20)

@@ -92,19 +92,29 @@ _MONTH_NAMES = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
 _DAY_NAMES = "SUN|MON|TUE|WED|THU|FRI|SAT"
 
 
-def _cron_field(value: str, *, question: bool = False) -> str:
-    """A list of `*`, values or ranges, each with an optional step; `?` alone if allowed."""
+def _cron_field(value: str, *, question: bool = False, special: str | None = None) -> str:
+    """A list of `*`, values or ranges, each with an optional step (or one of the
+    ``special`` items, which take no step); `?` alone if allowed."""
     element = f"([*]|({value})(-({value}))?)(/0*[1-9][0-9]*)?"
+    if special is not None:
+        element = f"({element}|{special})"
     field = f"{element}(,{element})*"
     return f"([?]|{field})" if question else field
 
 
+_DOM_VALUE = "0*([1-9]|[12][0-9]|3[01])"
+_DOW_VALUE = f"0*[0-7]|(?i:{_DAY_NAMES})"
+# L, L-n (1-30), LW, L-nW; nW (1-31)
+_DOM_SPECIAL = f"(?i:L)(-0*([1-9]|[12][0-9]|30))?(?i:W)?|({_DOM_VALUE})(?i:W)"
+# d#n (1-5), dL
+_DOW_SPECIAL = f"({_DOW_VALUE})(#0*[1-5]|(?i:L))"
+
 SECOND = _cron_field("0*([0-9]|[1-5][0-9])")
 MINUTE = SECOND
 HOUR = _cron_field("0*([0-9]|1[0-9]|2[0-3])")
-DAY_OF_MONTH = _cron_field("0*([1-9]|[12][0-9]|3[01])", question=True)
+DAY_OF_MONTH = _cron_field(_DOM_VALUE, question=True, special=_DOM_SPECIAL)
 MONTH = _cron_field(f"0*([1-9]|1[0-2])|(?i:{_MONTH_NAMES})")
-DAY_OF_WEEK = _cron_field(f"0*[0-7]|(?i:{_DAY_NAMES})", question=True)
+DAY_OF_WEEK = _cron_field(_DOW_VALUE, question=True, special=_DOW_SPECIAL)
 
 MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 _MACRO = "(?i:" + "|".join(MACROS) + ")"
@@ -142,14 +152,28 @@ SHAPE_MESSAGE = (
 _FORMS = "as a value, a range a-b or *, optionally with a step /n, or a comma list of those"
 
 
-def _field_check(name: str, pattern: str, values: str, index: int) -> ExpressionCheck:
+_DOM_FORMS = (
+    "as a value, a range a-b or *, optionally with a step /n, or L (last day), L-n (n days "
+    "before it, 1-30), LW (last weekday), L-nW, nW (the weekday nearest day n), or a comma "
+    "list of those"
+)
+_DOW_FORMS = (
+    "as a value, a range a-b or *, optionally with a step /n, or d#n (the n-th day d of the "
+    "month, n 1-5, e.g. TUE#2), dL (the last day d of the month, e.g. FRIL), or a comma "
+    "list of those"
+)
+
+
+def _field_check(
+    name: str, pattern: str, values: str, index: int, forms: str = _FORMS
+) -> ExpressionCheck:
     """The check of one of the five classic fields, at its place in 5 and 6 field forms."""
     five = [_TOKEN] * 5
     five[index] = pattern
     six = [_TOKEN] * 6
     six[index + 1] = pattern
     return ExpressionCheck(
-        f"the {name} field must be {values}, {_FORMS}",
+        f"the {name} field must be {values}, {forms}",
         ((FIVE_FIELDS, _cron(*five)), (SIX_FIELDS, _cron(*six))),
     )
 
@@ -162,9 +186,11 @@ EXPRESSION_CHECKS: tuple[ExpressionCheck, ...] = (
     ),
     _field_check("minute", MINUTE, "0-59", 0),
     _field_check("hour", HOUR, "0-23", 1),
-    _field_check("day-of-month", DAY_OF_MONTH, "? or 1-31", 2),
+    _field_check("day-of-month", DAY_OF_MONTH, "? or 1-31", 2, _DOM_FORMS),
     _field_check("month", MONTH, "1-12 or JAN-DEC", 3),
-    _field_check("day-of-week", DAY_OF_WEEK, "? or 0-7 (0 and 7 are Sunday) or SUN-SAT", 4),
+    _field_check(
+        "day-of-week", DAY_OF_WEEK, "? or 0-7 (0 and 7 are Sunday) or SUN-SAT", 4, _DOW_FORMS
+    ),
     ExpressionCheck("@every needs a duration of at least 1s", ((ZERO_EVERY, None),)),
 )
 """Every admission check of one schedule expression, in the order messages are reported."""
@@ -196,7 +222,8 @@ NAME_LENGTH_RULE = Rule(
 KNOWN_LENIENCIES = (
     "ranges whose start is after their end (30-10), and out-of-range values written with "
     "more than 9 digits",
-    "day-of-month and month combinations that never occur (0 0 30 2 *)",
+    "day-of-month and month combinations that never occur (0 0 30 2 *, 0 0 L-30 FEB *, "
+    "0 0 30W 2 *)",
     "@every durations that are not a whole number of seconds (0.5s, 1.0001m), or longer "
     "than 100 years",
     "@at dates that do not exist (2030-02-30T00:00:00Z), non-zero fractions of a second, "

@@ -174,7 +174,8 @@ class ScheduledTaskSpec(SpecModel):
     schedule: ScheduleExpression | None = Field(
         None,
         description="When to run: a cron expression with 5 fields (minute hour day-of-month "
-        "month day-of-week) or 6 (seconds first), a macro (@hourly, @daily, @midnight, "
+        "month day-of-week) or 6 (seconds first; day-of-month also takes L, L-n, LW, nW, "
+        "day-of-week d#n and dL), a macro (@hourly, @daily, @midnight, "
         "@weekly, @monthly, @yearly, @annually), '@every <duration>' (units h, m, s, e.g. "
         "90s, 1h30m; counted from the Unix epoch) or '@at <RFC 3339 time>' (run once). Exactly "
         "one of schedule and schedules.",
@@ -190,7 +191,8 @@ class ScheduledTaskSpec(SpecModel):
         "UTC",
         description="IANA time zone (e.g. Europe/Paris) in which the wall-clock fields of "
         "cron expressions are read. A wall-clock time skipped by daylight saving fires once "
-        "just after the gap; one repeated fires once, unless the hour field matches every hour.",
+        "just after the gap; one repeated fires once. If the hour field matches every hour, "
+        "exactly the wall times that occur fire (a repeated one twice, a skipped one not).",
     )
     start_time: UtcDateTime | None = Field(
         None, description="Nothing fires before this instant (RFC 3339, inclusive)."
@@ -224,7 +226,8 @@ class ScheduledTaskSpec(SpecModel):
         ge=0,
         le=MAX_JITTER_SECONDS,
         description="Delay each fire by a deterministic pseudo-random amount in "
-        "[0, jitterSeconds), the same on every replica; never past the next tick.",
+        "[0, jitterSeconds), the same on every replica; reduced modulo the interval to the "
+        "next tick when that is shorter, so it spreads over the interval and never passes it.",
     )
     suspend: bool = Field(
         False,

@@ -3,6 +3,7 @@
     kron run                    the operator (flags and KRON_* environment variables)
     kron next EXPR | -f FILE    upcoming fire times, computed locally
     kron crd                    the CustomResourceDefinition
+    kron ui                     a web page of your tasks, acting with your own rights
     kron next|trigger|suspend|resume|backfill|history|status TASK
                                 the same verbs as `kubectl kron ...`, against a cluster
 

@@ -21,6 +21,7 @@ from kron.cli.errors import CliError, UsageError, one_line
 from kron.cli.parsing import Parser
 from kron.cli.run import run_main
 from kron.cli.timefmt import parse_instant
+from kron.cli.ui import add_parser as add_ui_parser
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -184,6 +185,8 @@ def build_parser(prog: str, *, plugin: bool) -> Parser:
         )
         add_calendar_verbs(verbs, _verb)
     _add_cluster_verbs(verbs)
+    if not plugin:
+        add_ui_parser(verbs)
     return parser
 
 

@@ -9,49 +9,38 @@ waits for the operator: the output says what it will do.
 from __future__ import annotations
 
 import argparse
-import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from kron.api import ScheduledTask, ScheduledTaskStatus, format_time
-from kron.api.constants import ANN_BACKFILL, ANN_RESUME, ANN_RUN_NOW
+from kron.api import ScheduledTask, ScheduledTaskStatus
 from kron.cli import clock
+from kron.cli.actions import (
+    Action,
+    backfill_action,
+    backfill_value,
+    new_token,
+    resume_action,
+    suspend_action,
+    trigger_action,
+)
+from kron.cli.actions import ref as _ref
 from kron.cli.calendar import calendar_state
 from kron.cli.cluster import Object, TaskApi, get_calendars, get_task, patch_task, run_verb
 from kron.cli.errors import CliError, UsageError
 from kron.cli.local import NextRequest, note, print_listing, write_lines
 from kron.cli.manifest import first_problem, parse_task
 from kron.cli.render import history_lines, status_lines
-from kron.cli.timefmt import display_zone, format_datetime, format_instant
+from kron.cli.timefmt import display_zone, format_datetime
 from kron.cli.upcoming import task_times
-from kron.planner import CalendarState, timeline_for
-from kron.planner.requests import BACKFILL_LIMIT, FORCE_PREFIX, parse_interval
-from kron.schedule import ScheduleError, load_zone, manual_run_name
-
-
-def new_token(now: float) -> str:
-    """A run-now/resume token nobody used before: UTC time plus random hex."""
-    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{secrets.token_hex(3)}"
-
-
-def _ref(name: str) -> str:
-    return f"scheduledtask.kron.dev/{name}"
+from kron.planner import CalendarState
+from kron.schedule import ScheduleError, load_zone
 
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _annotations(obj: Object) -> dict[str, Any]:
-    return _dict(_dict(obj.get("metadata")).get("annotations"))
-
-
-def _handled(obj: Object) -> dict[str, Any]:
-    return _dict(_dict(obj.get("status")).get("handledRequests"))
 
 
 def _status(obj: Object, name: str) -> ScheduledTaskStatus | None:
@@ -124,7 +113,14 @@ def next_task_command(args: argparse.Namespace, request: NextRequest) -> int:
     return run_verb(args, name, verb, namespace=request.namespace)
 
 
-# -- trigger ---------------------------------------------------------------------------
+# -- trigger, suspend, resume, backfill: the patches come from kron.cli.actions --------
+
+
+async def _apply(api: TaskApi, namespace: str, action: Action) -> int:
+    if action.patch is not None:
+        await patch_task(api, namespace, action.task, action.patch)
+    write_lines(action.lines)
+    return 0
 
 
 def trigger_command(args: argparse.Namespace) -> int:
@@ -135,56 +131,20 @@ def trigger_command(args: argparse.Namespace) -> int:
     async def verb(api: TaskApi, namespace: str) -> int:
         obj = await get_task(api, namespace, name)
         token: str = args.token if args.token is not None else new_token(clock.now())
-        if args.force and not token.startswith(FORCE_PREFIX):
-            token = FORCE_PREFIX + token
-        if token in (_annotations(obj).get(ANN_RUN_NOW), _handled(obj).get("runNow")):
-            raise CliError(
-                f"{_ref(name)}: token {token!r} was already used ({ANN_RUN_NOW}); the operator "
-                "fires once per new token: choose another or leave out --token"
-            )
-        run = manual_run_name(name, token)
-        await patch_task(api, namespace, name, {"metadata": {"annotations": {ANN_RUN_NOW: token}}})
-        policy = str(_dict(obj.get("spec")).get("concurrencyPolicy") or "Allow")
-        held = (
-            ""
-            if token.startswith(FORCE_PREFIX) or policy == "Allow"
-            else (f" (concurrencyPolicy {policy} applies; --force overrides it)")
-        )
-        write_lines(
-            [
-                f"{_ref(name)} triggered: {ANN_RUN_NOW}={token}",
-                f"run: {run}{held}",
-            ]
-        )
-        return 0
+        return await _apply(api, namespace, trigger_action(obj, name, token, force=args.force))
 
     return run_verb(args, name, verb)
-
-
-# -- suspend and resume ----------------------------------------------------------------
 
 
 def suspend_command(args: argparse.Namespace) -> int:
     name: str = args.task
 
     async def verb(api: TaskApi, namespace: str) -> int:
-        obj = await get_task(api, namespace, name)
-        if _dict(obj.get("spec")).get("suspend") is True:
-            write_lines([f"{_ref(name)} already suspended (no change)"])
-            return 0
-        await patch_task(api, namespace, name, {"spec": {"suspend": True}})
-        write_lines([f"{_ref(name)} suspended (spec.suspend: false -> true)"])
-        return 0
+        return await _apply(
+            api, namespace, suspend_action(await get_task(api, namespace, name), name)
+        )
 
     return run_verb(args, name, verb)
-
-
-def _ready_reason(obj: Object) -> str | None:
-    for condition in _dict(obj.get("status")).get("conditions") or ():
-        if isinstance(condition, dict) and condition.get("type") == "Ready":
-            reason = condition.get("reason")
-            return str(reason) if reason else None
-    return None
 
 
 def resume_command(args: argparse.Namespace) -> int:
@@ -192,89 +152,23 @@ def resume_command(args: argparse.Namespace) -> int:
 
     async def verb(api: TaskApi, namespace: str) -> int:
         obj = await get_task(api, namespace, name)
-        was_suspended = _dict(obj.get("spec")).get("suspend") is True
-        token = new_token(clock.now())
-        patch = {"spec": {"suspend": False}, "metadata": {"annotations": {ANN_RESUME: token}}}
-        await patch_task(api, namespace, name, patch)
-        held = _ready_reason(obj) == "TooManyFailures"
-        write_lines(
-            [
-                f"{_ref(name)} resumed",
-                "spec.suspend: true -> false"
-                if was_suspended
-                else "spec.suspend: already false (no change)",
-                f"{ANN_RESUME}={token}: "
-                + (
-                    "clears the TooManyFailures hold"
-                    if held
-                    else "would clear a TooManyFailures hold (there is none now)"
-                ),
-            ]
-        )
-        return 0
+        return await _apply(api, namespace, resume_action(obj, name, new_token(clock.now())))
 
     return run_verb(args, name, verb)
-
-
-# -- backfill --------------------------------------------------------------------------
 
 
 def backfill_command(args: argparse.Namespace) -> int:
     name: str = args.task
     start: datetime = args.start
     end: datetime = args.end
-    if end < start:
-        raise CliError(f"--to {format_time(end)} is before --from {format_time(start)}")
-    value = f"{format_time(start)}/{format_time(end)}"
-    try:
-        first, last = parse_interval(value)  # exactly as the operator will read it
-    except ValueError as err:
-        raise CliError(f"{ANN_BACKFILL}={value}: {err}") from None
+    backfill_value(start, end)  # a bad interval is refused before connecting
 
     async def verb(api: TaskApi, namespace: str) -> int:
         obj = await get_task(api, namespace, name)
-        task = _valid_task(obj, name)
-        calendars = await _calendars(api, namespace, task)
-        try:
-            zone = load_zone(task.spec.time_zone)
-            timeline = timeline_for(task.spec, task.metadata.uid or "", calendars)
-        except ScheduleError as err:
-            raise CliError(f"{_ref(name)}: {err}") from None
-        now = clock.now()
-        total = excluded = future = 0
-        for tick in timeline.ticks(first - 1, last):
-            total += 1
-            if tick.excluded:
-                excluded += 1
-            elif tick.nominal > now:
-                future += 1
-            if total > BACKFILL_LIMIT:
-                raise CliError(
-                    f"{value} holds more than {BACKFILL_LIMIT} ticks of {_ref(name)}; the "
-                    "operator refuses backfills that large: split the interval"
-                )
-        runs = total - excluded - future
-        shown = f"{format_instant(first, zone)} to {format_instant(last, zone)}"
-        if total == 0:
-            raise CliError(f"no tick of {_ref(name)} from {shown}: nothing to backfill")
-        if value in (_annotations(obj).get(ANN_BACKFILL), _handled(obj).get("backfill")):
-            raise CliError(
-                f"{_ref(name)}: {ANN_BACKFILL}={value} was already requested; the operator "
-                "acts once per value"
-            )
-        await patch_task(api, namespace, name, {"metadata": {"annotations": {ANN_BACKFILL: value}}})
-        parts = [f"{runs} to run"]
-        if excluded:
-            parts.append(f"{excluded} excluded (recorded, not run)")
-        if future:
-            parts.append(f"{future} not due yet (left to the schedule)")
-        write_lines(
-            [
-                f"{_ref(name)}: {ANN_BACKFILL}={value}",
-                f"covers {total} tick{'s' if total != 1 else ''} from {shown}: " + ", ".join(parts),
-            ]
+        calendars = await _calendars(api, namespace, _valid_task(obj, name))
+        return await _apply(
+            api, namespace, backfill_action(obj, name, start, end, clock.now(), calendars=calendars)
         )
-        return 0
 
     return run_verb(args, name, verb)
 

@@ -31,6 +31,7 @@ from kron.engine.intake import reserved_event
 from kron.engine.observing import TaskIndex, where
 from kron.engine.pool import Lane, WorkPool
 from kron.engine.runwatch import RunWatches
+from kron.engine.takeover import first_plan_at
 from kron.engine.timers import Timers
 from kron.k8s.api import ApiError, KubeApi, calendar_path, task_path
 from kron.metrics import Metrics
@@ -183,13 +184,14 @@ class Engine:
     # -- leadership --
 
     def lead(self) -> None:
-        """Start dispatching: every task is planned now; ticks due before are a backlog."""
+        """Start dispatching: every task that may have work now is planned now, the
+        others at their next fire time (`takeover`); ticks due before are a backlog."""
         now = self.clock()
         self.resumed_at = now
         for uid, entry in self.tasks.items():
             entry.reset_status()
             if not entry.terminating:
-                self.timers.set(uid, now)
+                self.timers.set(uid, first_plan_at(entry, now))
         self._leading.set()
         self._nudge.set()
         log.info("leading: dispatching %d tasks", len(self.tasks))

@@ -148,6 +148,11 @@ class TaskEntry:
         self.kind = spec.kind
 
     @property
+    def persisted_json(self) -> bytes:
+        """The status as the server last showed it, as canonical JSON."""
+        return self._persisted
+
+    @property
     def persisted(self) -> dict[str, Any]:
         """The status as the server last showed it (raw, a fresh dict)."""
         result: dict[str, Any] = json.loads(self._persisted)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -111,13 +111,31 @@ def lease_path(namespace: str, name: str | None = None) -> str:
 class KubeApi:
     """Thin async access to the API server with plain-dict bodies."""
 
-    def __init__(self, api_client: kclient.ApiClient, observer: RequestObserver | None = None):
+    def __init__(
+        self,
+        api_client: kclient.ApiClient,
+        observer: RequestObserver | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        owns_client: bool = True,
+    ):
         self._client = api_client
         self._observer = observer
+        self._headers = dict(headers or {})
+        self._owns_client = owns_client
         self.fence: Fence | None = None
         """Writes (everything but GET) are refused unless this says yes: a leader
         that was paused past its renew deadline must not send what it queued
         before, even before its elector has noticed. None: no fence."""
+
+    def with_headers(self, headers: Mapping[str, str]) -> KubeApi:
+        """The same connection sending ``headers`` on every request (they replace the
+        configured ones of the same name, ``Authorization`` included): `kron ui` in a
+        cluster forwards each user's own bearer token this way. Closing it leaves the
+        shared connection open."""
+        return KubeApi(
+            self._client, self._observer, headers={**self._headers, **headers}, owns_client=False
+        )
 
     @classmethod
     async def connect(
@@ -127,8 +145,14 @@ class KubeApi:
         context: str | None = None,
         pool_size: int = 64,
         observer: RequestObserver | None = None,
+        own_credentials: bool = True,
     ) -> KubeApi:
-        """Kubeconfig when given or found, else the in-cluster service account."""
+        """Kubeconfig when given or found, else the in-cluster service account.
+
+        With ``own_credentials=False`` only the server's address and CA are kept: no
+        client certificate, token or token refresh, so every request carries only the
+        credentials a caller adds with `with_headers`.
+        """
         configuration = kclient.Configuration()
         try:
             await kconfig.load_kube_config(
@@ -138,6 +162,14 @@ class KubeApi:
             if kubeconfig:
                 raise
             kconfig.load_incluster_config(client_configuration=configuration)
+        if not own_credentials:
+            configuration.api_key = {}
+            configuration.api_key_prefix = {}
+            configuration.refresh_api_key_hook = None
+            configuration.cert_file = None
+            configuration.key_file = None
+            configuration.username = None
+            configuration.password = None
         configuration.connection_pool_maxsize = pool_size
         pin_environment(configuration)
         return cls(kclient.ApiClient(configuration), observer)
@@ -153,7 +185,14 @@ class KubeApi:
         return configuration
 
     async def close(self) -> None:
-        await self._client.close()
+        if self._owns_client:
+            await self._client.close()
+
+    def _add_headers(self, headers: dict[str, Any]) -> None:
+        for name in self._headers:
+            for present in [key for key in headers if key.lower() == name.lower()]:
+                del headers[present]
+        headers.update(self._headers)
 
     # -- the one request primitive ---------------------------------------------------
 
@@ -177,6 +216,8 @@ class KubeApi:
             auth_settings=["BearerToken"],
         )
         url, hdrs, data = serialized[1], serialized[2], serialized[3]
+        if self._headers:
+            self._add_headers(hdrs)
         resource = _resource_of(path)
         if method != "GET" and self.fence is not None and not self.fence():
             raise ApiError(0, FENCED, f"{method} {resource} not sent: this replica's lease lapsed")
@@ -206,46 +247,6 @@ class KubeApi:
         if 200 <= code < 300:
             return payload
         raise ApiError(code, str(payload.get("reason", "")), str(payload.get("message", raw[:300])))
-
-    async def stream(
-        self, path: str, query: list[tuple[str, str]], *, request_timeout: float
-    ) -> AsyncIterator[Object]:
-        """A watch: the events the server sends, one JSON object per line, until it
-        ends the request (its `timeoutSeconds`) or `request_timeout` passes."""
-        headers = {"Accept": "application/json"}
-        serialized = await self._client.param_serialize(
-            method="GET",
-            resource_path=path,
-            query_params=query,
-            header_params=headers,
-            auth_settings=["BearerToken"],
-        )
-        url, hdrs = serialized[1], serialized[2]
-        resource = _resource_of(path)
-        started = time.perf_counter()
-        code = 0
-        try:
-            response = await self._client.call_api(
-                "GET", url, header_params=hdrs, _request_timeout=request_timeout
-            )
-            code = response.status
-            if not 200 <= code < 300:
-                raw = await response.read()
-                try:
-                    payload = json.loads(raw)
-                except ValueError:
-                    payload = {"message": raw[:300].decode(errors="replace")}
-                raise ApiError(code, str(payload.get("reason", "")), str(payload.get("message")))
-            async for event in _events(response.response.content.iter_any()):
-                yield event
-        except kclient.ApiException as err:
-            code = int(err.status or 0)
-            raise ApiError(code, str(err.reason or ""), str(err.body or err)) from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            raise ApiError(0, type(err).__name__, str(err) or type(err).__name__) from None
-        finally:
-            if self._observer is not None:
-                self._observer("WATCH", resource, code, time.perf_counter() - started)
 
     # -- runs --------------------------------------------------------------------------
 
@@ -291,18 +292,30 @@ class KubeApi:
     # -- lists -------------------------------------------------------------------------
 
     async def list_all(
-        self, path: str, *, label_selector: str | None = None, page: int = 500
+        self,
+        path: str,
+        *,
+        label_selector: str | None = None,
+        page: int = 500,
+        field_selector: str | None = None,
     ) -> Listing:
         """Every object at `path`, fetched in pages of one consistent snapshot."""
         items: list[Object] = []
         version = ""
-        async for chunk in self.list_pages(path, label_selector=label_selector, page=page):
+        async for chunk in self.list_pages(
+            path, label_selector=label_selector, page=page, field_selector=field_selector
+        ):
             items.extend(chunk.items)
             version = chunk.resource_version
         return Listing(items, version)
 
     async def list_pages(
-        self, path: str, *, label_selector: str | None = None, page: int = 500
+        self,
+        path: str,
+        *,
+        label_selector: str | None = None,
+        page: int = 500,
+        field_selector: str | None = None,
     ) -> AsyncIterator[Listing]:
         """The objects at `path` a page at a time (one consistent snapshot), so a caller
         that digests each page never holds the whole list: listing 5,000 tasks at
@@ -313,6 +326,8 @@ class KubeApi:
             query = [("limit", str(page))]
             if label_selector:
                 query.append(("labelSelector", label_selector))
+            if field_selector:
+                query.append(("fieldSelector", field_selector))
             if token:
                 query.append(("continue", token))
             result = await self.request("GET", path, query=query, request_timeout=120.0)
@@ -321,6 +336,75 @@ class KubeApi:
             yield Listing(result.get("items") or [], str(meta.get("resourceVersion", "")))
             if not token:
                 return
+
+    # -- watches -----------------------------------------------------------------------
+
+    async def watch(
+        self,
+        path: str,
+        *,
+        resource_version: str,
+        timeout_seconds: int = 300,
+        field_selector: str | None = None,
+        label_selector: str | None = None,
+    ) -> AsyncIterator[Object]:
+        """The watch events (``{"type": ..., "object": ...}``) at ``path`` after
+        ``resource_version``, with bookmarks, until the server ends the watch (after
+        about ``timeout_seconds``). ``ERROR`` events (410 Gone: list again) are yielded
+        like the others; a refused watch raises `ApiError`."""
+        query = [
+            ("watch", "true"),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", str(timeout_seconds)),
+        ]
+        if resource_version:
+            query.append(("resourceVersion", resource_version))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        serialized = await self._client.param_serialize(
+            method="GET",
+            resource_path=path,
+            query_params=query,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        url, hdrs = serialized[1], serialized[2]
+        if self._headers:
+            self._add_headers(hdrs)
+        try:
+            response = await self._client.call_api(
+                "GET", url, header_params=hdrs, _request_timeout=timeout_seconds + 30
+            )
+        except kclient.ApiException as err:
+            raise ApiError(
+                int(err.status or 0), str(err.reason or ""), str(err.body or err)
+            ) from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            raise ApiError(0, type(err).__name__, str(err) or type(err).__name__) from None
+        raw: aiohttp.ClientResponse = response.response
+        started = time.perf_counter()
+        try:
+            if not 200 <= raw.status < 300:
+                body = await raw.read()
+                try:
+                    payload = json.loads(body)
+                except ValueError:
+                    payload = {"message": body[:300].decode(errors="replace")}
+                raise ApiError(
+                    raw.status, str(payload.get("reason", "")), str(payload.get("message", ""))
+                )
+            async for event in _events(raw.content.iter_any()):
+                yield event
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            raise ApiError(0, type(err).__name__, str(err) or type(err).__name__) from None
+        finally:
+            raw.release()
+            if self._observer is not None:
+                self._observer(
+                    "WATCH", _resource_of(path), raw.status, time.perf_counter() - started
+                )
 
     # -- events and leases ---------------------------------------------------------------
 

@@ -124,15 +124,13 @@ class CollectionWatch:
     async def _watch_once(self) -> bool:
         """One watch request until the server ends it; True when it said 410 Gone."""
         self.counters.restarts += 1
-        query = [
-            ("watch", "true"),
-            ("allowWatchBookmarks", "true"),
-            ("timeoutSeconds", str(self._timeout)),
-            ("labelSelector", self._selector),
-        ]
-        if self.counters.resource_version:
-            query.append(("resourceVersion", self.counters.resource_version))
-        async for event in self._api.stream(self._path, query, request_timeout=self._timeout + 30):
+        events = self._api.watch(
+            self._path,
+            resource_version=self.counters.resource_version,
+            timeout_seconds=self._timeout,
+            label_selector=self._selector,
+        )
+        async for event in events:
             kind = event.get("type")
             obj = event.get("object")
             if not isinstance(obj, dict):

@@ -8,6 +8,7 @@ the same value never fires twice, even after the run it made was cleaned up.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 
 from kron.api import ConcurrencyPolicy, HandledRequests, RunResult, Trigger
@@ -39,6 +40,24 @@ def _handled(value: str, remembered: str | None) -> bool:
 
 def _shown(value: str) -> str:
     return repr(value if len(value) <= SHOWN else value[: SHOWN - 1] + "\u2026")
+
+
+def handled_all(annotations: Mapping[str, str], handled: object) -> bool:
+    """Whether every imperative annotation on a task was acted on, per the task's
+    `status.handledRequests` as stored (a dict), with no backfill in progress."""
+    record = handled if isinstance(handled, dict) else {}
+    if record.get("backfillCursor") is not None:
+        return False
+    for annotation, field in (
+        (ANN_RUN_NOW, "runNow"),
+        (ANN_RESUME, "resume"),
+        (ANN_BACKFILL, "backfill"),
+    ):
+        value = annotations.get(annotation)
+        remembered = record.get(field)
+        if value and not (isinstance(remembered, str) and _handled(value, remembered)):
+            return False
+    return True
 
 
 def handle_resume(p: Pass) -> None:

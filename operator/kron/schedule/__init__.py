@@ -28,7 +28,7 @@ from kron.schedule.names import (
     run_name,
 )
 from kron.schedule.timeline import (
-    UPCOMING_HORIZON,
+    UPCOMING_EXCLUDED_SPAN,
     UPCOMING_SCAN_LIMIT,
     Tick,
     Timeline,
@@ -40,7 +40,7 @@ __all__ = [
     "MAX_INSTANT",
     "MAX_RUN_NAME_LENGTH",
     "MIN_INSTANT",
-    "UPCOMING_HORIZON",
+    "UPCOMING_EXCLUDED_SPAN",
     "UPCOMING_SCAN_LIMIT",
     "AtExpression",
     "CronExpression",

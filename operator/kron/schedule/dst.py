@@ -10,8 +10,11 @@ instant up to ``t``, the rule of api.md reads:
   time, its first occurrence for a repeated one (fall back), and the first instant
   after the gap for one that does not exist (spring forward), so every wall time
   skipped by one gap collapses into one fire at the transition;
-* if the hour field allows all 24 hours, every instant whose wall time matches
-  also fires, so repeated wall times fire at both occurrences.
+* except when the hour field allows all 24 hours: then exactly the instants whose
+  wall time matches fire, so repeated wall times fire at both occurrences and wall
+  times skipped by a gap do not fire (the next hour's tick follows anyway). This is
+  what every peer cron does with "every hour" expressions, and it is symmetric: such
+  an expression follows elapsed time through both kinds of change.
 
 The union of fire instants is a set, so each instant fires at most once. croniter's
 own iteration is not used: it fires fixed-time jobs twice on fall-back.
@@ -23,7 +26,8 @@ from kron.schedule.limits import MAX_INSTANT, MIN_INSTANT
 from kron.schedule.wallclock import WallPattern
 from kron.schedule.zones import ZoneTable
 
-# More than any UTC offset: bounds wall-time searches for an instant range.
+# More than any UTC offset, and than any difference of two offsets (tzdata's span
+# from -15:56 to +15:13): bounds wall-time searches for an instant range.
 _MAX_OFFSET = 2 * 86_400
 
 
@@ -92,7 +96,9 @@ class ZonedCron:
             start, end, offset, high_water = segment_of(at)
             if at == start:
                 wall = start + offset
-                if high_water < wall:
+                if repeats and pattern.matches(wall):
+                    return start
+                if not repeats and high_water < wall:
                     # Wall times (high_water, wall] are first reached here, at once
                     # for all of them when a gap was skipped.
                     low = high_water + 1
@@ -100,8 +106,6 @@ class ZonedCron:
                         searched, match = low, pattern.next_match(low, limit)
                     if match is not None and match <= wall:
                         return start
-                elif repeats and pattern.matches(wall):
-                    return start
                 at += 1
             low = at + offset
             if not repeats and low <= high_water:
@@ -113,6 +117,13 @@ class ZonedCron:
             if match <= min(end - 1, until) + offset:
                 return match - offset
             at = end
+            # The match lies beyond this segment. Skip the segments in between without
+            # building them (a rare day such as FEB MON#5 can be decades away): up to
+            # `jump` every instant shows a wall time below `match`, and, after this
+            # segment, one of at least end + offset - _MAX_OFFSET, so none of them fires.
+            jump = match - offset - _MAX_OFFSET
+            if jump > end and end + offset - _MAX_OFFSET >= searched:
+                at = jump
         return None
 
     def _search_prev(self, before: int, since: int) -> int | None:
@@ -137,10 +148,10 @@ class ZonedCron:
                     return match - offset
             if start >= since:
                 wall = start + offset
-                if high_water < wall:
-                    if pattern.next_match(high_water + 1, wall) is not None:
+                if repeats:
+                    if pattern.matches(wall):
                         return start
-                elif repeats and pattern.matches(wall):
+                elif high_water < wall and pattern.next_match(high_water + 1, wall) is not None:
                     return start
             at = start - 1
         return None

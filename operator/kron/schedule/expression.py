@@ -3,7 +3,8 @@
 Accepted forms (see the README's "Schedules" section):
 
 * 5-field cron ``minute hour day-of-month month day-of-week``, or 6 fields with a
-  leading ``second``;
+  leading ``second``; the day fields also take the month-dependent forms of
+  :mod:`kron.schedule.monthdays` (``L``, ``L-n``, ``LW``, ``nW``, ``d#n``, ``dL``);
 * the macros ``@yearly @annually @monthly @weekly @daily @midnight @hourly``;
 * ``@every <duration>`` and ``@at <RFC 3339 instant>``.
 
@@ -18,9 +19,10 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar, Final, Literal
 
-from kron.schedule import fields
+from kron.schedule import fields, monthdays
 from kron.schedule.errors import ScheduleError, quote
 from kron.schedule.instants import AT_FIELD, EVERY_FIELD, parse_at, parse_every
+from kron.schedule.monthdays import NO_RULES, DayRules, MonthlyWallPattern
 from kron.schedule.wallclock import WallPattern
 
 _MACROS: Final = {
@@ -40,7 +42,11 @@ _MONTH_DAYS: Final = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 @dataclass(frozen=True, slots=True)
 class CronExpression:
-    """A cron expression (or macro) as the sets of values its fields allow."""
+    """A cron expression (or macro) as the sets of values its fields allow.
+
+    ``days`` and ``weekdays`` hold the plain values of the day fields; ``rules`` the
+    month-dependent items (``L``, ``W``, ``#``), which may be all a day field has.
+    """
 
     kind: ClassVar[Literal["cron"]] = "cron"
     text: str
@@ -52,6 +58,7 @@ class CronExpression:
     weekdays: frozenset[int]  # 0 = Sunday .. 6 = Saturday
     days_or: bool  # Vixie: both day fields restricted, a day matching either fires
     has_seconds: bool  # written with 6 fields
+    rules: DayRules = NO_RULES
 
     @property
     def all_hours(self) -> bool:
@@ -65,6 +72,17 @@ class CronExpression:
         (how exclusions match).
         """
         seconds = _ALL_SECONDS if any_second and not self.has_seconds else self.seconds
+        if self.rules:
+            return MonthlyWallPattern(
+                seconds=seconds,
+                minutes=self.minutes,
+                hours=self.hours,
+                days=self.days,
+                months=self.months,
+                weekdays=self.weekdays,
+                days_or=self.days_or,
+                rules=self.rules,
+            )
         return WallPattern(
             seconds=seconds,
             minutes=self.minutes,
@@ -149,12 +167,22 @@ def _parse_cron(text: str, parts: list[str]) -> CronExpression:
     seconds = fields.expand_field(second_text, fields.SECOND, text)
     minutes = fields.expand_field(minute, fields.MINUTE, text)
     hours = fields.expand_field(hour, fields.HOUR, text)
-    days = fields.expand_field(dom, fields.DAY_OF_MONTH, text)
+    days, dom_rules = monthdays.parse_day_field(dom, fields.DAY_OF_MONTH, text)
     months = fields.expand_field(month, fields.MONTH, text)
-    weekdays = fields.expand_field(dow, fields.DAY_OF_WEEK, text)
+    weekdays, dow_rules = monthdays.parse_day_field(dow, fields.DAY_OF_WEEK, text)
+    rules = dom_rules.merged(dow_rules)
     dom_restricted = not fields.is_wildcard(dom)
     dow_restricted = not fields.is_wildcard(dow)
-    if dom_restricted and not dow_restricted:
+    days_or = dom_restricted and dow_restricted
+    if rules:
+        masks = monthdays.month_masks(days, weekdays, rules, days_or)
+        if not monthdays.fires_in(masks, months):
+            raise ScheduleError(
+                text,
+                fields.DAY_OF_MONTH.name,
+                f"never fires: {dom} does not occur in month {_listed(months)}",
+            )
+    elif dom_restricted and not dow_restricted:
         _check_days_exist(text, days, months)
     return CronExpression(
         text=text,
@@ -164,8 +192,9 @@ def _parse_cron(text: str, parts: list[str]) -> CronExpression:
         days=days,
         months=months,
         weekdays=weekdays,
-        days_or=dom_restricted and dow_restricted,
+        days_or=days_or,
         has_seconds=has_seconds,
+        rules=rules,
     )
 
 
@@ -173,10 +202,12 @@ def _check_days_exist(text: str, days: frozenset[int], months: frozenset[int]) -
     """Reject a day-of-month that no selected month has (``0 0 30 2 *``)."""
     if min(days) <= max(_MONTH_DAYS[month] for month in months):
         return
-    day_list = ",".join(str(day) for day in sorted(days))
-    month_list = ",".join(str(month) for month in sorted(months))
     raise ScheduleError(
         text,
         fields.DAY_OF_MONTH.name,
-        f"never fires: day {day_list} does not occur in month {month_list}",
+        f"never fires: day {_listed(days)} does not occur in month {_listed(months)}",
     )
+
+
+def _listed(values: frozenset[int]) -> str:
+    return ",".join(str(value) for value in sorted(values))

@@ -1,17 +1,18 @@
 """The grammar of one cron field, and its expansion to the set of values it allows.
 
 kron parses cron itself instead of relying on croniter's parser: croniter accepts
-much more than kron's grammar (``L``, ``W``, ``#``, ``H``, wrapping ranges like
-``FRI-MON``, and reads an equal range such as ``5-5`` as the whole cycle), and its
-errors are not one-line messages that name the field. Here every item of a field is
-checked against one small grammar::
+other things than kron's grammar (``H``, wrapping ranges like ``FRI-MON``, reads an
+equal range such as ``5-5`` as the whole cycle, gives ``nW`` and ``L`` other
+meanings), and its errors are not one-line messages that name the field. Here every
+item of a field is checked against one small grammar::
 
     field := item ("," item)*
     item  := ("*" | value | value "-" value) ["/" step]      and "?" alone (day fields)
     value := digits | name                                   (names: months, weekdays)
 
-``N/step`` means ``N-max/step``. A mistake raises :class:`ScheduleError` naming the
-field and the problem.
+``N/step`` means ``N-max/step``. The month-dependent day items (``L``, ``W``, ``#``)
+are parsed by :mod:`kron.schedule.monthdays`, which hands the plain items here. A
+mistake raises :class:`ScheduleError` naming the field and the problem.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from dataclasses import dataclass, field
 
 from kron.schedule.errors import ScheduleError, quote
 
-_DIGITS = re.compile(r"[0-9]+")
+DIGITS = re.compile(r"[0-9]+")
 _NAME = re.compile(r"[A-Za-z]+")
 # At most this many digits are converted to an int (anything longer is out of range).
-_MAX_DIGITS = 9
+MAX_DIGITS = 9
 
 _Fail = Callable[[str], ScheduleError]
 
@@ -105,12 +106,12 @@ def _expand_item(item: str, spec: FieldSpec, fail: _Fail) -> range:
     if dash:
         if not start_text or not end_text:
             raise fail(f"invalid range {quote(base)}")
-        start = _parse_value(start_text, spec, fail)
-        end = _parse_value(end_text, spec, fail)
+        start = parse_value(start_text, spec, fail)
+        end = parse_value(end_text, spec, fail)
         if start > end:
             raise fail(f"range {start_text}-{end_text} is reversed (start must not exceed end)")
         return range(start, end + 1, step)
-    start = _parse_value(base, spec, fail)
+    start = parse_value(base, spec, fail)
     # A single value with a step runs to the end of the field: 5/15 = 5-max/15.
     return range(start, (spec.high if slash else start) + 1, step)
 
@@ -118,9 +119,9 @@ def _expand_item(item: str, spec: FieldSpec, fail: _Fail) -> range:
 def _parse_step(text: str, fail: _Fail) -> int:
     if not text:
         raise fail("missing step after /")
-    if not _DIGITS.fullmatch(text):
+    if not DIGITS.fullmatch(text):
         raise fail(f"invalid step {quote(text)}")
-    if len(text) > _MAX_DIGITS:
+    if len(text) > MAX_DIGITS:
         raise fail(f"step {quote(text)} is too large")
     step = int(text)
     if step < 1:
@@ -128,10 +129,11 @@ def _parse_step(text: str, fail: _Fail) -> int:
     return step
 
 
-def _parse_value(text: str, spec: FieldSpec, fail: _Fail) -> int:
-    if _DIGITS.fullmatch(text):
-        if len(text) > _MAX_DIGITS or not spec.low <= int(text) <= spec.high:
-            shown = text if len(text) <= _MAX_DIGITS else quote(text)
+def parse_value(text: str, spec: FieldSpec, fail: _Fail) -> int:
+    """One number or name of field ``spec``; ``fail`` builds the error to raise."""
+    if DIGITS.fullmatch(text):
+        if len(text) > MAX_DIGITS or not spec.low <= int(text) <= spec.high:
+            shown = text if len(text) <= MAX_DIGITS else quote(text)
             raise fail(f"value {shown} out of range {spec.low}-{spec.high}")
         return int(text)
     if _NAME.fullmatch(text) and spec.names:
@@ -149,13 +151,20 @@ _HASHED = re.compile(r"H(\([0-9]+-[0-9]+\))?", re.IGNORECASE)
 
 
 def _unsupported_syntax(text: str) -> str | None:
-    """A precise reason for well-known extensions kron does not support, else None."""
+    """A precise reason for well-known extensions kron does not take here, else None.
+
+    The day fields hand their ``L``/``W``/``#`` items to :mod:`kron.schedule.monthdays`
+    first, so what reaches this is a form in a field that has no such meaning.
+    """
     if "#" in text:
-        return f"{quote(text)}: # (nth weekday of the month) is not supported"
+        return f"{quote(text)}: # (nth weekday) is allowed only in day-of-week (e.g. MON#2)"
     if _LAST.fullmatch(text):
-        return f"{quote(text)}: L (last day) is not supported"
+        return (
+            f"{quote(text)}: L is allowed only in day-of-month (L, L-n, LW)"
+            " and day-of-week (5L: the last Friday)"
+        )
     if _WEEKDAY.fullmatch(text):
-        return f"{quote(text)}: W (nearest weekday) is not supported"
+        return f"{quote(text)}: W (nearest weekday) is allowed only in day-of-month (e.g. 15W)"
     if _HASHED.fullmatch(text):
         return f"{quote(text)}: H (hashed value) is not supported"
     return None

@@ -23,11 +23,17 @@ from kron.schedule.limits import MAX_INSTANT, MIN_INSTANT
 from kron.schedule.wallclock import WallPattern
 from kron.schedule.zones import ZoneTable, zone_table
 
-# ``upcoming`` examines at most this many ticks (or skips over excluded stretches),
-# and looks at most this far ahead, so exclusions that cover everything cannot make
-# it loop for long.
+# ``upcoming`` finds a tick that is not excluded at any distance. Walking over
+# excluded ticks is bounded, so exclusions that cover everything cannot make it loop
+# for long: at most this many steps (one schedule searched for its next tick, or one
+# wall-clock stretch an exclusion matches from end to end, skipped at once), and
+# excluded ticks are skipped for at most this long in total: each year walked needs
+# that year's zone table (well under a millisecond to build), and a walk that stays
+# within ZONE_YEARS_CACHED years finds them cached the next time.
 UPCOMING_SCAN_LIMIT: Final = 10_000
-UPCOMING_HORIZON: Final = 100 * 366 * 86_400
+UPCOMING_EXCLUDED_SPAN: Final = 100 * 366 * 86_400
+# Offsets stay within +-16 h, so two of them differ by less than this.
+_MAX_OFFSET: Final = 2 * 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,31 +141,63 @@ class Timeline:
 
     # -- ticks -------------------------------------------------------------------------
 
-    def _excluded_until(self, nominal: int) -> int | None:
-        """None if no exclusion matches ``nominal``; else an instant ``> nominal`` such
-        that every instant from ``nominal`` up to it (exclusive) is excluded."""
-        if not self._exclusions:
-            return None
-        segment = self._table.segment(nominal)
-        wall = nominal + segment.offset
+    def _matching_exclusion(self, wall: int) -> WallPattern | DayRule | None:
         for pattern in self._exclusions:
             if pattern.matches(wall):
-                resume = pattern.next_mismatch(wall, segment.end + segment.offset)
-                return nominal + (resume - wall)
+                return pattern
         return None
+
+    def _is_excluded(self, nominal: int) -> bool:
+        wall = nominal + self._table.segment(nominal).offset
+        return self._matching_exclusion(wall) is not None
+
+    def _excluded_until(self, nominal: int, limit: int, steps: int) -> tuple[int | None, int]:
+        """``(None, used)`` if no exclusion matches ``nominal``; else ``(resume, used)``
+        with every instant in ``[nominal, resume)`` excluded. ``used`` counts the
+        exclusion stretches looked at (at most ``steps``); the search stops once it
+        knows everything up to ``limit`` is excluded (``resume`` is then past it).
+
+        The exclusions are wall-clock patterns: the stretch of wall times they cover
+        one after the other is found without the zone, then turned into an instant
+        by the zone table around its end only, however long it is.
+        """
+        table = self._table
+        segment = table.segment(nominal)
+        wall = nominal + segment.offset
+        wall_limit = limit + segment.offset + _MAX_OFFSET
+        pattern = self._matching_exclusion(wall)
+        if pattern is None:
+            return None, 0
+        reached, used = wall, 0
+        while pattern is not None:
+            used += 1
+            reached = pattern.next_mismatch(reached, wall_limit)
+            if used >= steps or reached >= wall_limit:
+                break
+            pattern = self._matching_exclusion(reached)
+        end_wall = segment.end + segment.offset
+        if reached <= end_wall:
+            return nominal + (reached - wall), used
+        if end_wall - wall < _MAX_OFFSET:
+            # After a DST change the clock may show wall times before `wall` again;
+            # continue from the change (the next step looks at it afresh).
+            return segment.end, used
+        # Instants after this segment show wall times of at least end_wall minus an
+        # offset difference, so above `wall`: all excluded until the clock reaches
+        # `reached`.
+        return table.first_reaching(reached), used
 
     def _tick(self, nominal: int, following: int | None, excluded: bool | None = None) -> Tick:
         if excluded is None:
-            excluded = bool(self._exclusions) and self._excluded_until(nominal) is not None
+            excluded = bool(self._exclusions) and self._is_excluded(nominal)
         if not self._jitter_seconds:
             return Tick(nominal, float(nominal), excluded)
-        millis = jitter_millis(self._seed, nominal, self._jitter_seconds)
-        if following is not None:
-            millis = min(millis, (following - nominal) * 1000 - 1)
+        interval = None if following is None else following - nominal
+        millis = jitter_millis(self._seed, nominal, self._jitter_seconds, interval)
         return Tick(nominal, nominal + millis / 1000, excluded)
 
     def _following(self, nominal: int) -> int | None:
-        """The next nominal instant, needed only to cap jitter."""
+        """The next nominal instant, needed only to reduce jitter to the interval."""
         return self._next_nominal(nominal) if self._jitter_seconds else None
 
     def next_tick(self, after: int) -> Tick | None:
@@ -192,17 +230,20 @@ class Timeline:
         """The next ``count`` ticks after ``after`` that are not excluded.
 
         Fewer when the timeline ends, or when exclusions cover so much that
-        ``UPCOMING_SCAN_LIMIT`` steps or ``UPCOMING_HORIZON`` seconds find no more.
+        ``UPCOMING_SCAN_LIMIT`` steps, or skipping excluded ticks for
+        ``UPCOMING_EXCLUDED_SPAN`` seconds, find no more. A tick that is not excluded
+        is found at any distance.
         """
         found: list[Tick] = []
-        horizon = after + UPCOMING_HORIZON
         jitter = bool(self._jitter_seconds)
         waiting: int | None = None  # found, but its jitter needs the following tick
+        steps, span = UPCOMING_SCAN_LIMIT, UPCOMING_EXCLUDED_SPAN
+        skipping_from: int | None = None  # the excluded tick the walk is skipping from
         at = after
-        for _ in range(UPCOMING_SCAN_LIMIT):
-            if len(found) >= count:
-                break
-            nominal = self._next_nominal(at, horizon)
+        while len(found) < count and steps > 0:
+            steps -= len(self._sources)
+            until = None if skipping_from is None else skipping_from + span
+            nominal = self._next_nominal(at, until)
             if waiting is not None:
                 following = self._following(waiting) if nominal is None else nominal
                 found.append(self._tick(waiting, following, excluded=False))
@@ -211,9 +252,17 @@ class Timeline:
                     break
             if nominal is None:
                 break
-            resume = self._excluded_until(nominal)
+            if skipping_from is not None:
+                span -= nominal - skipping_from
+                skipping_from = None
+            resume = None
+            if self._exclusions:
+                resume, used = self._excluded_until(nominal, nominal + span, steps)
+                steps -= used
             if resume is not None:
-                at = resume - 1
+                if resume > nominal + span:
+                    break
+                skipping_from, at = nominal, resume - 1
                 continue
             if jitter:
                 waiting = nominal

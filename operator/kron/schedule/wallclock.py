@@ -44,7 +44,8 @@ def _prev_table(flags: Sequence[bool]) -> tuple[int | None, ...]:
     return tuple(table)
 
 
-def _month_length(year: int, month: int) -> int:
+def month_length(year: int, month: int) -> int:
+    """Days in ``month`` of ``year`` (proleptic Gregorian)."""
     if month == 2:
         return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
     return _MONTH_LENGTHS[month]
@@ -194,14 +195,15 @@ class WallPattern:
             to_dom = dom_next - dom
         else:
             # Never run past the first day of the next month.
-            month_left = _month_length(date.year, date.month) - dom + 1
+            month_left = month_length(date.year, date.month) - dom + 1
             to_dom = month_left if dom_next is None else min(dom_next - dom, month_left)
         if self._days_or:
             return min(to_dom, to_dow)
         return max(to_dom, to_dow)
 
-    def _days_since_match(self, dom: int, weekday: int) -> int:
+    def _days_since_match(self, date: dt.date, weekday: int) -> int:
         """Like :meth:`_days_to_match`, backwards."""
+        dom = date.day
         dom_prev = self._dom_prev[dom]
         since_dom = dom if dom_prev is None else dom - dom_prev
         since_dow = self._dow_back[weekday]
@@ -289,7 +291,7 @@ class WallPattern:
 
     def _month_possible(self, date: dt.date) -> bool:
         return self._month_ok[date.month] and (
-            self._dom_min <= 28 or self._dom_min <= _month_length(date.year, date.month)
+            self._dom_min <= 28 or self._dom_min <= month_length(date.year, date.month)
         )
 
     def _next_month(self, date: dt.date) -> int | None:
@@ -350,7 +352,7 @@ class WallPattern:
                     return None
                 day, sod = prev_month, SECONDS_PER_DAY - 1
                 continue
-            skip = self._days_since_match(date.day, (day + 4) % 7)
+            skip = self._days_since_match(date, (day + 4) % 7)
             if skip:
                 day -= skip
                 sod = SECONDS_PER_DAY - 1

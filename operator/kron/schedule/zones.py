@@ -24,7 +24,14 @@ from typing import Final, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kron.schedule.errors import TimeZoneError
-from kron.schedule.limits import EPOCH_ORDINAL, MAX_YEAR, MIN_YEAR, SECONDS_PER_DAY
+from kron.schedule.limits import (
+    EPOCH_ORDINAL,
+    MAX_INSTANT,
+    MAX_YEAR,
+    MIN_INSTANT,
+    MIN_YEAR,
+    SECONDS_PER_DAY,
+)
 
 _ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
 # Names that depend on the host or are not civil time.
@@ -109,6 +116,24 @@ class ZoneTable:
             last = segments[bisect_right(self._starts[year], instant) - 1]
         self._last = last
         return last
+
+    def first_reaching(self, wall: int) -> int:
+        """The first instant at which the clock has shown ``wall`` or a later wall time.
+
+        That is ``wall`` read in the zone if it exists (its first occurrence if it
+        repeats), else the end of the gap that skipped it; ``MAX_INSTANT`` past the
+        supported range. Only the segments around ``wall`` are looked at.
+        """
+        # Offsets stay within +-16 h, so no instant up to here has shown `wall` yet.
+        at = max(wall - 2 * SECONDS_PER_DAY, MIN_INSTANT)
+        while at < MAX_INSTANT:
+            _, end, offset, _ = self.segment(at)
+            if at + offset >= wall:
+                return at
+            if wall - offset < end:
+                return wall - offset
+            at = end
+        return MAX_INSTANT
 
     def offset_at(self, instant: int) -> int:
         """UTC offset at ``instant`` from the cached segments (cheaper than zoneinfo)."""

@@ -55,6 +55,29 @@ from cli_support import Cli
             id="after-is-exclusive",
         ),
         pytest.param(
+            ["0 18 LW * *", "--tz", "Europe/Berlin", "--after", "2026-01-01T00:00:00Z", "-n", "3"],
+            ["2026-01-30T18:00:00+01:00", "2026-02-27T18:00:00+01:00", "2026-03-31T18:00:00+02:00"],
+            id="last-weekday-of-the-month",
+        ),
+        pytest.param(
+            [
+                "0 9 ? * TUE#2",
+                "--tz",
+                "Australia/Sydney",
+                "-n",
+                "2",
+                "--after",
+                "2026-01-01T00:00Z",
+            ],
+            ["2026-01-13T09:00:00+11:00", "2026-02-10T09:00:00+11:00"],
+            id="second-tuesday",
+        ),
+        pytest.param(
+            ["@at 2200-01-01T00:00:00Z", "--after", "2026-01-01T00:00:00Z"],
+            ["2200-01-01T00:00:00+00:00"],
+            id="one-off-two-centuries-away",
+        ),
+        pytest.param(
             ["0", "3", "*", "*", "*", "--after", "2026-01-01T00:00:00Z", "-n", "1"],
             ["2026-01-01T03:00:00+00:00"],
             id="unquoted-fields-are-joined",
@@ -139,6 +162,36 @@ def test_default_after_is_now_and_default_count_is_five(
 def test_count_flag_and_offset_in_after(kron: Cli) -> None:
     result = kron("next", "@daily", "--after", "2026-01-01T23:30:00-05:00", "--count", "1")
     assert result.lines == ["2026-01-03T00:00:00+00:00"]
+
+
+def test_last_day_in_a_spring_forward_gap_fires_at_the_end_of_the_gap(kron: Cli) -> None:
+    # 2024-03-31 is the last day of March and Berlin's clocks go 02:00 -> 03:00.
+    result = kron(
+        "next", "30 2 L * *", "--tz", "Europe/Berlin", "--after", "2024-03-30T00:00:00Z", "-n", "2"
+    )
+    assert (result.code, result.err) == (0, "")
+    assert result.lines == ["2024-03-31T03:00:00+02:00", "2024-04-30T02:30:00+02:00"]
+
+
+def test_hourly_job_skips_the_wall_time_spring_forward_removes(kron: Cli) -> None:
+    # Chicago, 2025-03-09: 02:00 CST -> 03:00 CDT; 02:30 does not exist and is skipped.
+    result = kron(
+        "next", "30 * * * *", "--tz", "America/Chicago", "--after", "2025-03-09T07:00:00Z"
+    )
+    assert (result.code, result.err) == (0, "")
+    assert result.lines[:3] == [
+        "2025-03-09T01:30:00-06:00",
+        "2025-03-09T03:30:00-05:00",
+        "2025-03-09T04:30:00-05:00",
+    ]
+
+
+def test_misused_form_is_one_line_naming_field_and_problem(kron: Cli) -> None:
+    line = kron("next", "0 0 * * 2#6").assert_one_line_error(1)
+    assert line == (
+        'kron next: error: schedule "0 0 * * 2#6": day-of-week: "2#6": occurrence 6 out of'
+        " range 1-5"
+    )
 
 
 def test_nothing_left_prints_nothing_and_says_so(kron: Cli) -> None:

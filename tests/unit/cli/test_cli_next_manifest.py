@@ -112,6 +112,43 @@ def test_jitter_uses_the_manifest_uid(kron: Cli, tmp_path: Path) -> None:
     assert all(len(line) == len("2026-01-01T01:00:00.000+00:00") for line in result.lines)
 
 
+def test_jitter_longer_than_the_interval_spreads_over_the_interval(
+    kron: Cli, tmp_path: Path
+) -> None:
+    # Every minute with up to an hour of jitter: each fire lands anywhere in its own
+    # minute (the hash reduced modulo the interval), not piled 1 ms before the next.
+    task = manifest(schedule="* * * * *", jitterSeconds=3600)
+    task["metadata"]["uid"] = "4a0c3f1e-0000-4000-8000-000000000002"
+    result = kron(
+        "next", "-f", write(tmp_path, task), "--after", "2026-01-01T00:00:00Z", "-n", "40"
+    )
+    assert (result.code, result.err) == (0, "")
+    delays = [
+        seconds(line) - seconds(f"2026-01-01T00:{minute:02d}:00+00:00")
+        for minute, line in enumerate(result.lines, start=1)
+    ]
+    assert all(0 <= delay < 60 for delay in delays)
+    assert sum(delay >= 59.9 for delay in delays) < 5
+    assert min(delays) < 20 and max(delays) > 40
+
+
+def test_month_dependent_forms_in_a_manifest(kron: Cli, tmp_path: Path) -> None:
+    task = manifest(
+        schedule=None,
+        schedules=["0 18 LW * *", "0 9 ? * MON#1"],
+        timeZone="America/Chicago",
+        excludeSchedules=["* * 1-7 1 *"],  # not in the first week of January
+    )
+    result = kron("next", "-f", write(tmp_path, task), "--after", "2026-01-01T00:00:00Z", "-n", "4")
+    assert (result.code, result.err) == (0, "")
+    assert result.lines == [
+        "2026-01-30T18:00:00-06:00",
+        "2026-02-02T09:00:00-06:00",
+        "2026-02-27T18:00:00-06:00",
+        "2026-03-02T09:00:00-06:00",
+    ]
+
+
 def test_jitter_depends_on_the_uid_and_uid_flag_overrides(kron: Cli, tmp_path: Path) -> None:
     task = manifest(schedule="0 * * * *", jitterSeconds=3000)
     task["metadata"]["uid"] = "uid-one"

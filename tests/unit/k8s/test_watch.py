@@ -33,10 +33,18 @@ class Server(KubeApi):
         self.listed += 1
         yield Listing(list(self.items), str(100 * self.listed))
 
-    async def stream(
-        self, path: str, query: list[tuple[str, str]], *, request_timeout: float
+    async def watch(
+        self,
+        path: str,
+        *,
+        resource_version: str,
+        timeout_seconds: int = 300,
+        field_selector: str | None = None,
+        label_selector: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        self.queries.append(query)
+        self.queries.append(
+            [("resourceVersion", resource_version), ("labelSelector", label_selector or "")]
+        )
         if not self.watches:
             await asyncio.Event().wait()  # no more scripted answers: hang like a quiet watch
         for step in self.watches.pop(0):
@@ -88,7 +96,7 @@ async def test_it_lists_then_watches_from_the_lists_version() -> None:
     await run_until(w, lambda: len(seen) == 3)
     assert seen == [(None, "a"), ("ADDED", "b"), ("DELETED", "a")]
     first = dict(server.queries[0])
-    assert first["resourceVersion"] == "100" and first["allowWatchBookmarks"] == "true"
+    assert first["resourceVersion"] == "100"
     assert first["labelSelector"] == "kron.dev/task-uid"
 
 

@@ -32,6 +32,48 @@ def field(low: int, high: int, *, dense: bool) -> st.SearchStrategy[str]:
     return st.one_of(listed, star_step, st.just("*"))
 
 
+_DAY_NAMES = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
+
+
+def weekday_text(day: int, draw: st.DrawFn) -> str:
+    """A weekday 0-6 as a number, a name in some case, or 7 for Sunday."""
+    choices = [str(day), _DAY_NAMES[day], _DAY_NAMES[day].lower()]
+    if day == 0:
+        choices.append("7")
+    return draw(st.sampled_from(choices))
+
+
+@st.composite
+def day_of_month_items(draw: st.DrawFn) -> str:
+    """A list mixing L, L-n, LW, L-nW, nW and plain days."""
+    item = st.one_of(
+        st.just("L"),
+        st.integers(1, 30).map(lambda n: f"L-{n}"),
+        st.just("LW"),
+        st.integers(1, 30).map(lambda n: f"L-{n}W"),
+        st.integers(1, 31).map(lambda n: f"{n}W"),
+        st.integers(1, 31).map(str),
+        st.tuples(st.integers(1, 31), st.integers(1, 31)).map(lambda p: f"{min(p)}-{max(p)}"),
+    )
+    return ",".join(draw(st.lists(item, min_size=1, max_size=3)))
+
+
+@st.composite
+def day_of_week_items(draw: st.DrawFn) -> str:
+    """A list mixing d#n, dL and plain weekdays."""
+    items = []
+    for _ in range(draw(st.integers(1, 3))):
+        day = draw(st.integers(0, 6))
+        kind = draw(st.sampled_from(["nth", "last", "plain"]))
+        text = weekday_text(day, draw)
+        if kind == "nth":
+            text += f"#{draw(st.integers(1, 5))}"
+        elif kind == "last":
+            text += draw(st.sampled_from(["L", "l"]))
+        items.append(text)
+    return ",".join(items)
+
+
 @st.composite
 def cron_texts(draw: st.DrawFn, *, seconds: bool | None = None) -> str:
     with_seconds = draw(st.booleans()) if seconds is None else seconds
@@ -41,9 +83,9 @@ def cron_texts(draw: st.DrawFn, *, seconds: bool | None = None) -> str:
     parts += [
         draw(field(0, 59, dense=False)),
         draw(field(0, 23, dense=True)),
-        draw(st.one_of(st.just("*"), st.just("?"), field(1, 31, dense=True))),
+        draw(st.one_of(st.just("*"), st.just("?"), field(1, 31, dense=True), day_of_month_items())),
         draw(st.one_of(st.just("*"), field(1, 12, dense=True))),
-        draw(st.one_of(st.just("*"), st.just("?"), field(0, 7, dense=True))),
+        draw(st.one_of(st.just("*"), st.just("?"), field(0, 7, dense=True), day_of_week_items())),
     ]
     text = " ".join(parts)
     try:

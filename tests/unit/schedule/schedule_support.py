@@ -2,7 +2,9 @@
 
 The reference decides the DST rule from PEP 495 datetimes (``fold``) wall time by
 wall time, independently of the engine's segment/high-water approach, so comparing
-the two checks the engine's iteration rather than restating it.
+the two checks the engine's iteration rather than restating it. It also decides the
+month-dependent day forms (L, W, #) from their definitions, date by date, instead of
+the engine's month-shape masks.
 """
 
 from __future__ import annotations
@@ -36,9 +38,51 @@ def wall_matches(expression: CronExpression, wall: dt.datetime) -> bool:
         or wall.month not in expression.months
     ):
         return False
-    dom = wall.day in expression.days
-    dow = wall.isoweekday() % 7 in expression.weekdays
+    return day_matches(expression, wall.date())
+
+
+def day_matches(expression: CronExpression, date: dt.date) -> bool:
+    """The day fields by their definitions (Vixie rule, L, W, #), one date at a time."""
+    rules = expression.rules
+    weekday = date.isoweekday() % 7
+    last = _last_day(date)
+    dom = (
+        date.day in expression.days
+        or any(date == last - dt.timedelta(days=n) for n in rules.last)
+        or any(_nearest_weekday(last - dt.timedelta(days=n), date) for n in rules.last_weekday)
+        or any(_nearest_weekday(_day(date, n), date) for n in rules.nearest_weekday)
+    )
+    dow = (
+        weekday in expression.weekdays
+        or (weekday, (date.day - 1) // 7 + 1) in rules.nth
+        or (weekday in rules.last_of and (date + dt.timedelta(days=7)).month != date.month)
+    )
     return (dom or dow) if expression.days_or else (dom and dow)
+
+
+def _last_day(date: dt.date) -> dt.date:
+    following = date.replace(day=28) + dt.timedelta(days=4)
+    return following - dt.timedelta(days=following.day)
+
+
+def _day(date: dt.date, day: int) -> dt.date | None:
+    try:
+        return date.replace(day=day)
+    except ValueError:
+        return None
+
+
+def _nearest_weekday(target: dt.date | None, date: dt.date) -> bool:
+    """Is ``date`` the Monday-Friday day of ``target``'s month closest to ``target``?"""
+    if target is None or target.month != date.month or date.isoweekday() > 5:
+        return False
+    same_month = [
+        target + dt.timedelta(days=k)
+        for k in range(-3, 4)
+        if (target + dt.timedelta(days=k)).month == target.month
+        and (target + dt.timedelta(days=k)).isoweekday() <= 5
+    ]
+    return date == min(same_month, key=lambda d: abs((d - target).days))
 
 
 def _to_utc(wall: dt.datetime, zone: ZoneInfo, fold: int) -> int:
@@ -90,8 +134,62 @@ def _fires_of(expression: CronExpression, wall: dt.datetime, zone: ZoneInfo) -> 
     exists_first = _round_trips(first, wall, zone)
     exists_second = _round_trips(second, wall, zone)
     if not exists_first and not exists_second:
-        return [_first_instant_after_gap(wall, zone)]
+        # Skipped by a gap: fires at its end, unless every hour matches (then the
+        # next hour's tick follows anyway).
+        return [] if expression.all_hours else [_first_instant_after_gap(wall, zone)]
     occurrences = sorted({t for t, ok in ((first, exists_first), (second, exists_second)) if ok})
     if expression.all_hours:
         return occurrences
     return occurrences[:1]
+
+
+def reference_fires_by_day(
+    expression: CronExpression, zone_name: str, after: int, until: int
+) -> list[int]:
+    """Like :func:`reference_fires` for windows of months or years: walks dates, then
+    every time of day the (small) time fields allow, instead of every second."""
+    zone = ZoneInfo(zone_name)
+    date = (dt.datetime.fromtimestamp(after, UTC) - dt.timedelta(days=2)).date()
+    last = (dt.datetime.fromtimestamp(until, UTC) + dt.timedelta(days=2)).date()
+    times = sorted(
+        dt.time(hour, minute, second)
+        for hour in expression.hours
+        for minute in expression.minutes
+        for second in expression.seconds
+    )
+    fires: set[int] = set()
+    while date <= last:
+        if date.month in expression.months and day_matches(expression, date):
+            for time in times:
+                fires.update(_fires_of(expression, dt.datetime.combine(date, time), zone))
+        date += dt.timedelta(days=1)
+    return sorted(t for t in fires if after < t <= until)
+
+
+def day_items_for(date: dt.date) -> list[str]:
+    """Month-dependent day items (both fields) that select ``date``, by definition."""
+    last = _last_day(date)
+    weekday = date.isoweekday() % 7
+    day_of_month: list[str] = []
+    if date == last:
+        day_of_month.append("L")
+    if 1 <= (last - date).days <= 30:
+        day_of_month.append(f"L-{(last - date).days}")
+    if date.isoweekday() <= 5:
+        day_of_month.append(f"{date.day}W")
+        later = [last - dt.timedelta(days=k) for k in range((last - date).days)]
+        if all(d.isoweekday() > 5 for d in later):
+            day_of_month.append("LW")
+    day_of_week = [f"{weekday}#{(date.day - 1) // 7 + 1}"]
+    if (date + dt.timedelta(days=7)).month != date.month:
+        day_of_week.append(f"{weekday}L")
+    return [f"{item} * *" for item in day_of_month] + [f"? * {item}" for item in day_of_week]
+
+
+def first_instant_showing(wall: dt.datetime, zone_name: str) -> int:
+    """The first instant whose clock shows ``wall`` (naive), or the end of the gap that
+    skips it: where the DST rule fires a nightly job set to ``wall``."""
+    zone = ZoneInfo(zone_name)
+    first, second = _to_utc(wall, zone, 0), _to_utc(wall, zone, 1)
+    existing = [t for t in (first, second) if _round_trips(t, wall, zone)]
+    return min(existing) if existing else _first_instant_after_gap(wall, zone)

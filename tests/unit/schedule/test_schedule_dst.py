@@ -1,8 +1,9 @@
 """The DST rule of api.md, pinned zone by zone.
 
 A wall time that does not exist fires once, at the first instant after the gap; a
-repeated wall time fires once (the first occurrence) unless the hour field allows
-every hour, in which case both occurrences fire; @every and @at ignore DST.
+repeated wall time fires once (the first occurrence). If the hour field allows every
+hour, exactly the wall times that occur fire: both occurrences of a repeated one, and
+none skipped by a gap. @every and @at ignore DST.
 """
 
 from __future__ import annotations
@@ -91,11 +92,36 @@ CASES: dict[str, tuple[str, str, str, list[str]]] = {
         "2024-11-03T01:59:58-05:00",
         ["2024-11-04T01:59:59-05:00"],
     ),
+    "new_york_spring_forward_skips_every_quarter_hour_tick_in_the_gap": (
+        "America/New_York",
+        "*/15 * * * *",
+        "2024-03-10T01:40:00-05:00",
+        ["2024-03-10T01:45:00-05:00", "2024-03-10T03:00:00-04:00", "2024-03-10T03:15:00-04:00"],
+    ),
+    "new_york_spring_forward_skips_a_six_field_hourly_tick_in_the_gap": (
+        "America/New_York",
+        "30 30 * * * *",
+        "2024-03-10T01:00:00-05:00",
+        ["2024-03-10T01:30:30-05:00", "2024-03-10T03:30:30-04:00"],
+    ),
     "new_york_every_second_through_spring_forward": (
         "America/New_York",
         "* * * * * *",
         "2024-03-10T01:59:58-05:00",
         ["2024-03-10T01:59:59-05:00", "2024-03-10T03:00:00-04:00", "2024-03-10T03:00:01-04:00"],
+    ),
+    # -- America/Chicago: 2025-03-09 02:00 CST -> 03:00 CDT
+    "chicago_spring_forward_skips_the_hourly_tick_in_the_gap": (
+        "America/Chicago",
+        "30 * * * *",
+        "2025-03-09T00:45:00-06:00",
+        ["2025-03-09T01:30:00-06:00", "2025-03-09T03:30:00-05:00", "2025-03-09T04:30:00-05:00"],
+    ),
+    "chicago_spring_forward_moves_a_tick_of_some_hours_to_end_of_gap": (
+        "America/Chicago",
+        "30 0-22 * * *",
+        "2025-03-09T00:45:00-06:00",
+        ["2025-03-09T01:30:00-06:00", "2025-03-09T03:00:00-05:00", "2025-03-09T03:30:00-05:00"],
     ),
     # -- Europe/Berlin: 2024-03-31 02:00 -> 03:00; 2024-10-27 03:00 -> 02:00
     "berlin_spring_forward_moves_nightly_job_to_end_of_gap": (
@@ -194,6 +220,12 @@ CASES: dict[str, tuple[str, str, str, list[str]]] = {
         "2024-10-06T01:58:00+10:30",
         ["2024-10-06T01:59:00+10:30", "2024-10-06T02:30:00+11:00", "2024-10-06T02:31:00+11:00"],
     ),
+    "lord_howe_spring_forward_skips_quarter_hourly_ticks_in_the_half_hour_gap": (
+        "Australia/Lord_Howe",
+        "*/15 * * * *",
+        "2024-10-06T01:40:00+10:30",
+        ["2024-10-06T01:45:00+10:30", "2024-10-06T02:30:00+11:00", "2024-10-06T02:45:00+11:00"],
+    ),
     # -- America/Santiago: the clock changes at midnight
     "santiago_spring_forward_at_midnight_moves_midnight_job_to_one": (
         "America/Santiago",
@@ -220,7 +252,19 @@ CASES: dict[str, tuple[str, str, str, list[str]]] = {
         "2021-09-21T12:00:00+04:30",
         ["2021-09-21T23:30:00+04:30", "2021-09-22T23:30:00+03:30"],
     ),
+    "santiago_spring_forward_skips_the_hourly_midnight_tick": (
+        "America/Santiago",
+        "0 * * * *",
+        "2024-09-07T22:30:00-04:00",
+        ["2024-09-07T23:00:00-04:00", "2024-09-08T01:00:00-03:00", "2024-09-08T02:00:00-03:00"],
+    ),
     # -- Pacific/Apia skipped 2011-12-30 entirely when it crossed the date line
+    "apia_skipped_day_has_no_hourly_ticks": (
+        "Pacific/Apia",
+        "0 * * * *",
+        "2011-12-29T22:30:00-10:00",
+        ["2011-12-29T23:00:00-10:00", "2011-12-31T00:00:00+14:00", "2011-12-31T01:00:00+14:00"],
+    ),
     "apia_skipped_day_collapses_into_the_first_instant_after_it": (
         "Pacific/Apia",
         "0 12 * * *",

@@ -225,26 +225,6 @@ ERRORS = [
         "day-of-month",
         'schedule "0 0 ?/2 * *": day-of-month: "?" must stand alone in its field',
     ),
-    (
-        "0 0 L * *",
-        "day-of-month",
-        'schedule "0 0 L * *": day-of-month: "L": L (last day) is not supported',
-    ),
-    (
-        "0 0 * * 5L",
-        "day-of-week",
-        'schedule "0 0 * * 5L": day-of-week: "5L": L (last day) is not supported',
-    ),
-    (
-        "0 0 15W * *",
-        "day-of-month",
-        'schedule "0 0 15W * *": day-of-month: "15W": W (nearest weekday) is not supported',
-    ),
-    (
-        "0 0 * * 1#2",
-        "day-of-week",
-        'schedule "0 0 * * 1#2": day-of-week: "1#2": # (nth weekday of the month) is not supported',
-    ),
     ("H * * * *", "minute", 'schedule "H * * * *": minute: "H": H (hashed value) is not supported'),
     (
         "H(0-29)/10 * * * *",

@@ -1,4 +1,5 @@
-"""Jitter: deterministic per (seed, nominal), bounded, never past the next nominal."""
+"""Jitter: deterministic per (seed, nominal), bounded, reduced to the interval to the
+next nominal (so it spreads over it and never reaches the next tick)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,45 @@ def test_jitter_is_never_pushed_past_the_next_nominal_time() -> None:
     timeline = compile_timeline(schedules=["* * * * * *"], jitter_seconds=300, jitter_seed="uid")
     for tick in timeline.ticks(instant("2030-01-01T00:00:00Z"), instant("2030-01-01T00:01:00Z")):
         assert tick.nominal <= tick.fire_at <= tick.nominal + 0.999
+
+
+def test_jitter_recipe_reduces_the_hash_modulo_the_interval_when_that_is_shorter() -> None:
+    digest = hashlib.sha256(b"task-uid\x1f1900000000").digest()
+    value = int.from_bytes(digest[:8], "big")
+    assert jitter_offset("task-uid", 1_900_000_000, 3600, interval=60) == value % 60_000 / 1000
+    # Not shorter: the interval changes nothing (fire times of existing tasks stay).
+    assert jitter_offset("task-uid", 1_900_000_000, 60, interval=3600) == value % 60_000 / 1000
+    assert jitter_offset("task-uid", 1_900_000_000, 60, interval=60) == value % 60_000 / 1000
+
+
+def test_jitter_longer_than_the_interval_spreads_over_the_whole_interval() -> None:
+    # Every minute, up to a day of jitter: delays are spread evenly over each minute
+    # (before, they all sat 1 ms before the next tick).
+    timeline = compile_timeline(schedules=["* * * * *"], jitter_seconds=86_400, jitter_seed="u")
+    start = instant("2030-01-01T00:00:00Z")
+    delays = [tick.fire_at - tick.nominal for tick in timeline.ticks(start, start + 2000 * 60)]
+    assert len(delays) == 2000
+    assert all(0 <= delay < 60 for delay in delays)
+    buckets = [0] * 6
+    for delay in delays:
+        buckets[int(delay // 10)] += 1
+    assert min(buckets) > 250  # ~333 expected in each sixth of the minute
+
+
+def test_jitter_interval_follows_uneven_ticks() -> None:
+    # 09:00 Monday and 17:00 Friday: the Monday tick may move up to its 4 day 8 h
+    # interval, the Friday one up to 2 days 16 h, both within the 5-day jitter.
+    timeline = compile_timeline(
+        schedules=["0 9 * * 1", "0 17 * * 5"], jitter_seconds=5 * 86_400, jitter_seed="x"
+    )
+    monday = instant("2030-01-07T09:00:00Z")
+    friday = instant("2030-01-11T17:00:00Z")
+    ticks = list(timeline.ticks(monday - 1, friday))
+    assert [tick.nominal for tick in ticks] == [monday, friday]
+    assert ticks[0].fire_at == monday + jitter_offset("x", monday, 5 * 86_400, friday - monday)
+    following = instant("2030-01-14T09:00:00Z")
+    assert ticks[1].fire_at == friday + jitter_offset("x", friday, 5 * 86_400, following - friday)
+    assert ticks[0].fire_at < friday and ticks[1].fire_at < following
 
 
 def test_jitter_cap_counts_excluded_ticks_as_next_nominal() -> None:

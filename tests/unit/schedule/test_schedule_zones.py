@@ -9,7 +9,9 @@ import zoneinfo._zoneinfo as pure
 from zoneinfo import ZoneInfo
 
 import pytest
-from schedule_support import instant
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from schedule_support import first_instant_showing, instant
 
 from kron.schedule import TimeZoneError, load_zone
 from kron.schedule.zones import _SAMPLE_STEP, zone_table
@@ -139,3 +141,30 @@ def test_no_two_offset_changes_of_the_installed_tzdata_are_closer_than_the_sampl
                 closest = (b - a, name)
     assert closest is not None
     assert closest[0] > _SAMPLE_STEP, closest
+
+
+FIRST_REACHING_ZONES = (
+    *("UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe"),
+    *("Pacific/Apia", "America/Santiago", "Africa/Cairo", "Pacific/Chatham"),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    zone=st.sampled_from(FIRST_REACHING_ZONES),
+    year=st.integers(1901, 2100),
+    near_a_change=st.booleans(),
+    delta=st.integers(-7200, 7200),
+)
+def test_first_reaching_is_where_a_wall_time_first_occurs_or_its_gap_ends(
+    zone: str, year: int, near_a_change: bool, delta: int
+) -> None:
+    table = zone_table(zone)
+    changes = table.transitions(year)
+    if near_a_change and changes:
+        at, before, _ = changes[0]
+        wall = at + before + delta
+    else:
+        wall = instant(f"{year}-06-15T12:00:00+00:00") + delta
+    naive = dt.datetime.fromtimestamp(wall, dt.UTC).replace(tzinfo=None)
+    assert table.first_reaching(wall) == first_instant_showing(naive, zone)

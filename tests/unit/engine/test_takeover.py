@@ -1,0 +1,93 @@
+"""A new leader plans at once only the tasks that may have work now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kron.api import RunKind
+from kron.engine.takeover import TAKEOVER_CAP, first_plan_at
+from kron.k8s.runs import TaskRef
+from kron.planner.requests import token_digest
+from kron.planner.timeutil import rfc3339
+from support.engine import T0, Clock, engine, run_object, task_object
+
+A = TaskRef("team-a", "alpha", "uid-a")
+NEXT = T0 + 300  # within TAKEOVER_CAP
+
+
+def current(**changes: Any) -> dict[str, Any]:
+    """A status as kron writes it for generation 1, next fire in five minutes."""
+    status: dict[str, Any] = {
+        "observedGeneration": 1,
+        "conditions": [{"type": "Ready", "status": "True", "reason": "Scheduled"}],
+        "nextScheduleTime": rfc3339(NEXT),
+        "active": [],
+        "pending": [],
+        "handledRequests": {},
+    }
+    status.update(changes)
+    return status
+
+
+def first(status: dict[str, Any], **task: Any) -> float:
+    e = engine(Clock(T0))
+    e.observe_task(
+        None,
+        task_object(A.name, A.namespace, A.uid, {"schedule": "0 * * * *"}, status=status, **task),
+    )
+    return first_plan_at(e.tasks[A.uid], T0)
+
+
+def test_a_task_whose_status_is_current_waits_for_its_next_fire_time() -> None:
+    assert first(current()) == NEXT
+
+
+def test_the_wait_is_capped() -> None:
+    far = current(nextScheduleTime=rfc3339(T0 + 86_400))
+    assert first(far) == T0 + TAKEOVER_CAP
+
+
+def test_a_pending_retry_comes_first() -> None:
+    retry = {
+        "scheduledTime": rfc3339(T0 - 60),
+        "notBefore": rfc3339(T0 + 30),
+        "trigger": "retry",
+        "reason": "Retry",
+    }
+    assert first(current(pending=[retry])) == T0 + 30
+
+
+def test_tasks_that_may_have_work_now_are_planned_now() -> None:
+    assert first(current(observedGeneration=0)) == T0  # spec changed since
+    assert first(current(nextScheduleTime=rfc3339(T0 - 5))) == T0  # a tick came while down
+    assert first(current(conditions=[])) == T0  # never planned
+    suspended = [{"type": "Ready", "status": "True", "reason": "Suspended"}]
+    assert first(current(conditions=suspended)) == T0
+    assert first(current(), annotations={"kron.dev/run-now": "t1"}) == T0
+    assert (
+        first(
+            current(handledRequests={"runNow": token_digest("t1")}),
+            annotations={"kron.dev/run-now": "t1"},
+        )
+        == NEXT
+    )
+    assert first(current(handledRequests={"backfillCursor": rfc3339(T0 - 10)})) == T0
+    assert first({"conditions": "garbage"}) == T0
+
+
+def test_a_recorded_run_that_ended_while_nobody_led_is_planned_now() -> None:
+    e = engine(Clock(T0))
+    active = [{"name": f"alpha-{int(T0) - 60}", "kind": "Job", "scheduledTime": rfc3339(T0 - 60)}]
+    e.observe_task(
+        None,
+        task_object(
+            A.name, A.namespace, A.uid, {"schedule": "0 * * * *"}, status=current(active=active)
+        ),
+    )
+    job = run_object(A, int(T0) - 60)
+    e.observe_run(RunKind.JOB, None, job)
+    assert first_plan_at(e.tasks[A.uid], T0) == NEXT  # still running: its end is an event
+    job["status"] = {"conditions": [{"type": "Complete", "status": "True"}]}
+    job["metadata"]["resourceVersion"] = "9"
+    e.observe_run(RunKind.JOB, "MODIFIED", job)
+    assert first_plan_at(e.tasks[A.uid], T0) == T0
