@@ -299,6 +299,7 @@ class Engine:
         # A task whose last passes failed inside kron could not fire meanwhile: the
         # ticks due since are a backlog for its catchUpPolicy, as after downtime.
         resumed_at = now if entry.fault_streak else self.resumed_at
+        look_ahead = entry.defer_streak == 0 or now >= entry.look_ahead_at
         started = time.perf_counter()
         budget = Budget(expired=lambda: time.perf_counter() - started > PLAN_BUDGET)
         result = plan(
@@ -316,6 +317,7 @@ class Engine:
                 resumed_at=resumed_at,
                 tombstone=entry.tombstone,
                 calendars=self.calendars.view(entry.ref.namespace, spec.calendar_names),
+                look_ahead=look_ahead,
             ),
             now,
             budget,
@@ -325,6 +327,12 @@ class Engine:
             self.metrics.plan_budget_exhausted.inc()
         entry.failures.clear()
         self._apply(entry, result)
+        if look_ahead:
+            # Work cut short by the budget again and again (a look-ahead that
+            # exclusions make expensive every time) backs off, as faults do, so one
+            # task takes only a sliver of the dispatcher; its ticks fire regardless.
+            entry.defer_streak = entry.defer_streak + 1 if result.deferred else 0
+            entry.look_ahead_at = now + retry_delay(entry.defer_streak)
         return result.wake_at
 
     def _apply(self, entry: TaskEntry, result: Plan) -> None:

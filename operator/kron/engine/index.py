@@ -117,6 +117,10 @@ class TaskEntry:
     """Runs a delete was sent for and that are not gone yet."""
     terminating: bool = False
     """The task has a deletionTimestamp: nothing more is fired for it."""
+    defer_streak: int = 0
+    """Consecutive plans whose budget ran out (their look-ahead backs off)."""
+    look_ahead_at: float = 0.0
+    """While `defer_streak`, when the next plan may look ahead again."""
     fault_streak: int = 0
     """Consecutive passes that failed inside kron (0: the last one succeeded)."""
     raw_spec: bytes | None = None

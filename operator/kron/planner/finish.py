@@ -22,6 +22,9 @@ from kron.planner.conditions import (
 from kron.planner.context import Pass
 from kron.planner.timeutil import to_time
 
+DEFER_SECONDS = 1.0
+"""Pause before a pass continues work its predecessor's budget cut short."""
+
 
 def not_before(entry: PendingRun, now: float) -> float:
     """When a pending entry may start (now when it has no backoff)."""
@@ -51,9 +54,15 @@ def finish(p: Pass, held: str | None) -> None:
         and status.handled_requests.backfill_cursor is None
     )
     count = MAX_UPCOMING if left is None else min(MAX_UPCOMING, left)
-    upcoming = [] if held or count == 0 else p.timeline.upcoming(p.cursor, count)
-    status.upcoming_schedule_times = [to_time(t.fire_at) for t in upcoming]
-    status.next_schedule_time = status.upcoming_schedule_times[0] if upcoming else None
+    if held or count == 0:
+        status.upcoming_schedule_times = []
+    elif p.task.look_ahead:
+        upcoming = p.timeline.upcoming(p.cursor, count, stop=p.budget.out_of_time)
+        if p.budget.exhausted:
+            p.plan.deferred = True  # a later pass, with warmer caches, completes the list
+        status.upcoming_schedule_times = [to_time(t.fire_at) for t in upcoming]
+    upcoming_times = status.upcoming_schedule_times
+    status.next_schedule_time = upcoming_times[0] if upcoming_times else None
     status.schedule_summary = spec.schedule_summary()
 
     now, gen = to_time(p.now), p.task.generation
@@ -138,4 +147,6 @@ def finish(p: Pass, held: str | None) -> None:
         wakes.append(p.now)
     if p.overdue_at is not None:
         wakes.append(p.overdue_at)
+    if p.plan.deferred:
+        wakes.append(p.now + DEFER_SECONDS)  # the engine backs off further if it recurs
     p.plan.wake_at = min(wakes) if wakes else None

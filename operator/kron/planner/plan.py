@@ -16,7 +16,7 @@ from kron.planner.budget import Budget
 from kron.planner.conditions import Reason, ready_reason
 from kron.planner.context import Pass
 from kron.planner.due import skip_held_backlog, start_due
-from kron.planner.finish import finish, not_before
+from kron.planner.finish import DEFER_SECONDS, finish, not_before
 from kron.planner.records import DeleteReason, DeleteRun, EventType, Plan, RunPhase, TaskInput
 from kron.planner.statuses import bound_status, copy_status
 from kron.planner.timelines import schedule_fingerprint, timeline_for
@@ -27,6 +27,7 @@ from kron.schedule import ScheduleError, run_name
 SCHEDULED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.RETRY})
 """Runs whose nominal time belongs to the schedule's own stream (the cursor)."""
 HELD_REASONS = frozenset({Reason.SUSPENDED, Reason.TOO_MANY_FAILURES})
+__all__ = ["DEFER_SECONDS", "SCHEDULED_TRIGGERS", "plan"]
 
 
 def plan(task: TaskInput, now: float, budget: Budget | None = None) -> Plan:

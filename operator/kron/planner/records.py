@@ -109,6 +109,10 @@ class TaskInput:
     calendars: Mapping[str, CalendarState] = field(default_factory=dict)
     """The Calendars of the task's namespace that its spec names, by name; a name that
     is absent here does not exist."""
+    look_ahead: bool = True
+    """Do the work a budget may cut short: the upcoming fire times and counting a new
+    backfill. False while that work is backing off after running out of budget: the
+    previous upcoming times are kept and a new backfill waits; ticks fire regardless."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,8 +118,12 @@ def handle_backfill(p: Pass) -> None:
     value = p.task.annotations.get(ANN_BACKFILL)
     handled = p.status.handled_requests
     # A new value is validated first; counting it may be deferred to a later pass.
-    if value and not _handled(value, handled.backfill) and not _start_backfill(p, value):
-        return
+    if value and not _handled(value, handled.backfill):
+        if not p.task.look_ahead:
+            p.plan.deferred = True  # counting backs off after running out of budget
+            return
+        if not _start_backfill(p, value):
+            return
     _continue_backfill(p)
 
 
@@ -224,7 +228,6 @@ def _continue_backfill(p: Pass) -> None:
 
 def backfill_waiting(p: Pass) -> bool:
     """More backfill to start as soon as the policy lets it (wake again soon)."""
-    return p.plan.deferred or (
-        p.status.handled_requests.backfill_cursor is not None
-        and not (p.spec.concurrency_policy is not ConcurrencyPolicy.ALLOW and p.active)
+    return p.status.handled_requests.backfill_cursor is not None and not (
+        p.spec.concurrency_policy is not ConcurrencyPolicy.ALLOW and p.active
     )

@@ -9,7 +9,7 @@ answers queries without reading the clock: the caller passes the instants.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -226,8 +226,11 @@ class Timeline:
                 yield self._tick(nominal, None)
                 nominal = self._next_nominal(nominal, until)
 
-    def upcoming(self, after: int, count: int) -> list[Tick]:
-        """The next ``count`` ticks after ``after`` that are not excluded.
+    def upcoming(
+        self, after: int, count: int, stop: Callable[[], bool] | None = None
+    ) -> list[Tick]:
+        """The next ``count`` ticks after ``after`` that are not excluded (fewer if
+        ``stop`` says so: the caller's budget for this question ran out).
 
         Fewer when the timeline ends, or when exclusions cover so much that
         ``UPCOMING_SCAN_LIMIT`` steps, or skipping excluded ticks for
@@ -241,6 +244,8 @@ class Timeline:
         skipping_from: int | None = None  # the excluded tick the walk is skipping from
         at = after
         while len(found) < count and steps > 0:
+            if stop is not None and stop():
+                break
             steps -= len(self._sources)
             until = None if skipping_from is None else skipping_from + span
             nominal = self._next_nominal(at, until)

@@ -15,6 +15,7 @@ from kron.api import RunKind
 from kron.engine import engine as engine_module
 from kron.engine import observing
 from kron.k8s.runs import TaskRef
+from kron.schedule import Timeline
 from support.engine import T0, Clock, creates, engine, plan_all, run_object, sample, task_object
 
 A = TaskRef("team-a", "alpha", "uid-a")
@@ -220,3 +221,30 @@ def test_runs_missing_from_a_relist_are_gone_and_leave_a_tombstone() -> None:
     e.index.runs_relisted(RunKind.JOB, None, {kept})
     assert list(e.tasks[A.uid].runs) == [kept[1]]
     assert e.tasks[A.uid].tombstone == int(T0) - 5
+
+
+def test_a_task_whose_look_ahead_always_runs_out_of_budget_backs_off_but_keeps_firing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One tenant's costly look-ahead (exclusions that skip everything) must not take the
+    dispatcher every second: its look-ahead backs off, its ticks still fire."""
+    looks: list[float] = []
+    real = Timeline.upcoming
+
+    def upcoming(self: Timeline, after: int, count: int, stop: Any = None) -> Any:
+        looks.append(after)
+        return real(self, after, count, stop)
+
+    monkeypatch.setattr(engine_module, "PLAN_BUDGET", -1.0)  # every plan runs out
+    monkeypatch.setattr(Timeline, "upcoming", upcoming)
+    clock = Clock(T0 + 0.5)
+    e = engine(clock)
+    e.observe_task("ADDED", task_object(A.name, A.namespace, A.uid, created="2026-01-01T00:00:00Z"))
+    fired = 0
+    for second in range(1, 61):
+        clock.now = T0 + second + 0.5
+        e.wake(A.uid)
+        plan_all(e)
+        fired = len(e.tasks[A.uid].runs)
+    assert fired == 60  # one run per second, every second
+    assert len(looks) <= 8, len(looks)  # 1, 2, 4, 8, 16, 32 s apart: a handful in a minute
