@@ -285,7 +285,10 @@ def test_cli_works_as_non_root_on_a_read_only_root_without_capabilities(image: s
 
     assert "run" in run_hardened(image, "--help", entrypoint="kron")
     assert "KRON_QPS" in run_hardened(image, "run", "--help", entrypoint="kron")
-    assert run_hardened(image, "crd", entrypoint="kron") == (REPO / CRD).read_text()
+    calendar_crd = (REPO / "crds" / "kron.dev_calendars.yaml").read_text()
+    assert run_hardened(image, "crd", entrypoint="kron") == (
+        (REPO / CRD).read_text() + "---\n" + calendar_crd
+    )
     paris = run_hardened(
         image, "next", "30 2 * * *", "--tz", "Europe/Paris",
         "--after", "2026-03-28T12:00:00Z", "-n", "1", entrypoint="kron",
