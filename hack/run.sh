@@ -9,8 +9,8 @@ kubeconfig="$PWD/.local-cluster/kubeconfig"
 kubectl=".local-cluster/bin/kubectl"
 
 "$venv/bin/python" -m localcluster up
-"$kubectl" --kubeconfig "$kubeconfig" apply --server-side --force-conflicts -f crds/kron.dev_scheduledtasks.yaml
-"$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Established crd/scheduledtasks.kron.dev --timeout=60s
+"$kubectl" --kubeconfig "$kubeconfig" apply --server-side --force-conflicts -f crds/kron.dev_scheduledtasks.yaml -f crds/kron.dev_calendars.yaml
+"$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Established crd/scheduledtasks.kron.dev crd/calendars.kron.dev --timeout=60s
 "$kubectl" --kubeconfig "$kubeconfig" apply -n default -f crds/samples/heartbeat.yaml
 
 cat <<MSG

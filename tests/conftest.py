@@ -31,8 +31,8 @@ from typing import Any, NoReturn
 import pytest
 from hypothesis import settings
 
-from kron.api.constants import CRD_NAME
-from kron.api.crd import render_crd
+from kron.api.constants import CALENDAR_CRD_NAME, CRD_NAME
+from kron.api.crd import render_operator_crds
 from localcluster import LocalCluster
 from localcluster.binaries import BinariesError, kubectl_for_external_cluster
 from localcluster.cluster import ClusterError
@@ -168,8 +168,16 @@ def kubectl(cluster: ClusterHandle) -> Callable[..., Any]:
 def crd_installed(cluster: ClusterHandle) -> str:
     """The ScheduledTask CRD as generated from the models, applied and Established (shared by the
     integration, chart and image tests)."""
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=render_crd())
-    cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    cluster.kubectl(
+        "apply", "--server-side", "--force-conflicts", "-f", "-", input=render_operator_crds()
+    )
+    cluster.kubectl(
+        "wait",
+        "--for=condition=Established",
+        f"crd/{CRD_NAME}",
+        f"crd/{CALENDAR_CRD_NAME}",
+        "--timeout=60s",
+    )
     return CRD_NAME
 
 

@@ -192,9 +192,13 @@ def cluster_up(cluster: LocalCluster, qps: int, burst: int) -> int:
 
 def install_crd(cluster: LocalCluster) -> None:
     kubectl = [str(cluster.bin_dir / "kubectl"), "--kubeconfig", str(cluster.kubeconfig)]
-    crd = ROOT / "crds" / "kron.dev_scheduledtasks.yaml"
+    crds = [
+        ROOT / "crds" / "kron.dev_scheduledtasks.yaml",
+        ROOT / "crds" / "kron.dev_calendars.yaml",
+    ]
     subprocess.run(
-        [*kubectl, "apply", "--server-side", "--force-conflicts", "-f", str(crd)],
+        [*kubectl, "apply", "--server-side", "--force-conflicts"]
+        + [arg for crd in crds for arg in ("-f", str(crd))],
         check=True,
         capture_output=True,
     )
@@ -207,6 +211,7 @@ def install_crd(cluster: LocalCluster) -> None:
                 "wait",
                 "--for=condition=Established",
                 "crd/scheduledtasks.kron.dev",
+                "crd/calendars.kron.dev",
                 "--timeout=60s",
             ],
             check=False,
@@ -217,7 +222,7 @@ def install_crd(cluster: LocalCluster) -> None:
             return
         log.info("CRD not Established yet (attempt %d): %s", attempt + 1, waited.stderr.strip())
         time.sleep(2.0)
-    raise BenchError(f"the ScheduledTask CRD is not Established: {waited.stderr.strip()}")
+    raise BenchError(f"kron's CRDs are not Established: {waited.stderr.strip()}")
 
 
 async def run(profile_name: str, profile: Profile) -> dict[str, Any]:

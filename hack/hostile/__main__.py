@@ -32,9 +32,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from hostile.harness import NAMESPACE, Case, Totals, cases, run_case
 from kron.api.constants import MAX_STATUS_BYTES
-from kron.api.crd import render_crd
+from kron.api.crd import render_operator_crds
 from kron.app import allow_deep_objects
-from kron.k8s.api import ApiError, KubeApi, task_path
+from kron.k8s.api import ApiError, KubeApi, calendar_path, task_path
 from localcluster import LocalCluster
 
 README = Path("README.md")
@@ -132,6 +132,7 @@ async def _admission(sampled: list[Case]) -> dict[str, Any]:
                     unanswered += 1
                 continue
             admitted += 1
+        calendars = await _calendar_admission(api, sampled)
     finally:
         await api.close()
     return {
@@ -139,7 +140,32 @@ async def _admission(sampled: list[Case]) -> dict[str, Any]:
         "admitted": admitted,
         "refused": refused,
         "unanswered": unanswered,
+        "calendars": calendars,
     }
+
+
+async def _calendar_admission(api: KubeApi, sampled: list[Case]) -> dict[str, int]:
+    """Server-side dry-run creates of the sampled cases' Calendars."""
+    admitted = refused = 0
+    for case in sampled:
+        for calendar in case.calendars:
+            body = json.loads(json.dumps(calendar))
+            name = body["metadata"]["name"]
+            body["metadata"] = {
+                "name": name if isinstance(name, str) else "x",
+                "namespace": NAMESPACE,
+            }
+            try:
+                await api.request(
+                    "POST", calendar_path(NAMESPACE), body=body, query=[("dryRun", "All")]
+                )
+            except ApiError as err:
+                if 400 <= err.status < 500:  # 413: larger than the API server takes
+                    refused += 1
+                    continue
+                raise
+            admitted += 1
+    return {"sampled": admitted + refused, "admitted": admitted, "refused": refused}
 
 
 async def _ensure_namespace(api: KubeApi) -> None:
@@ -161,14 +187,20 @@ def _local_cluster() -> str:
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
     subprocess.run(
         [str(kubectl), "apply", "--server-side", "--force-conflicts", "-f", "-"],
-        input=render_crd(),
+        input=render_operator_crds(),
         text=True,
         check=True,
         env=env,
         capture_output=True,
     )
     subprocess.run(
-        [str(kubectl), "wait", "--for=condition=Established", "crd/scheduledtasks.kron.dev"],
+        [
+            str(kubectl),
+            "wait",
+            "--for=condition=Established",
+            "crd/scheduledtasks.kron.dev",
+            "crd/calendars.kron.dev",
+        ],
         check=True,
         env=env,
         capture_output=True,

@@ -23,7 +23,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from hostile.strategies import annotations, instants, json_values, specs, task_names, texts
+from hostile.strategies import (
+    annotations,
+    calendars,
+    instants,
+    json_values,
+    specs,
+    task_names,
+    texts,
+)
 from kron.api import RunKind, Trigger
 from kron.engine import Engine
 from kron.engine.index import encode
@@ -45,6 +53,8 @@ class Case:
     task: dict[str, Any]
     runs: list[tuple[RunKind, dict[str, Any]]]
     now: float
+    calendars: list[dict[str, Any]] = field(default_factory=list)
+    """Calendars observed before the task (some named by it), and one edit after."""
 
 
 @dataclass
@@ -245,7 +255,7 @@ def cases(draw: st.DrawFn) -> Case:
     if draw(st.integers(0, 9)) == 0:
         task["status"] = draw(json_values)
     runs = draw(st.lists(observed_runs(name), max_size=4))
-    return Case(task, runs, now)
+    return Case(task, runs, now, draw(st.lists(calendars(NAMESPACE), max_size=3)))
 
 
 def run_case(case: Case, loop: asyncio.AbstractEventLoop) -> Outcome:
@@ -259,12 +269,16 @@ def run_case(case: Case, loop: asyncio.AbstractEventLoop) -> Outcome:
     engine.lead()
     slowest = _time_plans(engine)
     try:
+        for calendar in case.calendars[:-1]:
+            engine.calendars.observe("ADDED", calendar)
         engine.observe_task("ADDED", case.task)
         for kind, obj in case.runs:
             engine.observe_run(kind, "ADDED", obj)
         _plan_turns(engine)
         loop.run_until_complete(_create_decided(engine))
         clock.now += 1.5
+        for calendar in case.calendars[-1:]:  # an edit while the task refers to it
+            engine.calendars.observe("MODIFIED", calendar)
         engine.wake(UID)
         _plan_turns(engine)
         loop.run_until_complete(_create_decided(engine))

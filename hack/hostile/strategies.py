@@ -182,6 +182,69 @@ def valid_instants(draw: st.DrawFn) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:00{offset}"
 
 
+CALENDAR_NAMES = ["holidays", "business-days", "missing", "broken"]
+"""Names the fuzzed calendars and tasks share: some exist, some are broken, one never does."""
+day_texts = st.one_of(
+    st.builds(
+        lambda y, m, d: f"{y:04d}-{m:02d}-{d:02d}",
+        st.integers(0, 9999),
+        st.integers(0, 13),
+        st.integers(0, 32),
+    ),
+    st.builds(lambda m, d: f"--{m:02d}-{d:02d}", st.integers(0, 13), st.integers(0, 32)),
+    st.sampled_from(["2026-12-25", "--02-29", "2027-02-29", "0001-01-01", "9999-12-31"]),
+    texts,
+)
+calendar_entries = st.one_of(
+    st.fixed_dictionaries(
+        {"date": day_texts, "description": st.one_of(st.just("a holiday"), texts)},
+        optional={"through": day_texts, "extra": json_leaf},
+    ),
+    json_leaf,
+)
+
+
+@st.composite
+def calendar_specs(draw: st.DrawFn) -> Any:
+    """A Calendar's spec: mostly well-formed entries, then junk (huge lists, wrong types)."""
+    shape = draw(st.integers(0, 5))
+    if shape == 0:
+        return draw(json_values)
+    if shape == 1:
+        # Many entries at once: ranges over centuries, every yearly day.
+        first = draw(st.integers(1800, 9000))
+        return {
+            "entries": [
+                {"date": f"{first:04d}-01-01", "through": "9998-12-31", "description": "all"},
+                *[{"date": f"--{m:02d}-01", "description": "m"} for m in range(1, 13)],
+            ]
+            * draw(st.sampled_from([1, 80, 90]))
+        }
+    spec: dict[str, Any] = {"entries": draw(st.lists(calendar_entries, max_size=6))}
+    if draw(st.booleans()):
+        spec["description"] = draw(texts)
+    return spec
+
+
+@st.composite
+def calendars(draw: st.DrawFn, namespace: str) -> dict[str, Any]:
+    """A Calendar object of `namespace` (or another one) named like the tasks' references."""
+    return {
+        "apiVersion": "kron.dev/v1alpha1",
+        "kind": "Calendar",
+        "metadata": {
+            "name": draw(
+                st.one_of(st.sampled_from(CALENDAR_NAMES[:2] + CALENDAR_NAMES[3:]), texts)
+            ),
+            "namespace": draw(st.sampled_from([namespace, namespace, "tenant-b"])),
+            "resourceVersion": str(draw(st.integers(1, 10**6))),
+        },
+        "spec": draw(calendar_specs()),
+    }
+
+
+calendar_refs = st.lists(st.sampled_from(CALENDAR_NAMES), max_size=3, unique=True)
+
 VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "timeZone": st.sampled_from(ZONES[:7]),
     "startTime": valid_instants(),
@@ -197,6 +260,7 @@ VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
         optional={
             "maxRetries": st.integers(0, 100),
             "stopAtNextSchedule": st.booleans(),
+            "retryManualRuns": st.booleans(),
             "backoff": st.fixed_dictionaries(
                 {},
                 optional={
@@ -209,6 +273,10 @@ VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "suspendAfterFailures": st.integers(1, 1000),
     "successfulRunsHistoryLimit": st.integers(0, 100),
     "failedRunsHistoryLimit": st.integers(0, 100),
+    "excludeCalendars": calendar_refs,
+    "restrictToCalendars": calendar_refs,
+    "successDeadlineSeconds": st.one_of(st.integers(1, 7200), st.just(316_224_000)),
+    "maxRuns": st.one_of(st.integers(1, 5), st.just(1_000_000_000)),
 }
 HOSTILE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "schedule": expressions,
@@ -229,6 +297,7 @@ HOSTILE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
             optional={
                 "maxRetries": numbers,
                 "stopAtNextSchedule": json_leaf,
+                "retryManualRuns": json_leaf,
                 "backoff": st.one_of(
                     json_leaf,
                     st.fixed_dictionaries(
@@ -246,6 +315,14 @@ HOSTILE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "suspendAfterFailures": numbers,
     "successfulRunsHistoryLimit": numbers,
     "failedRunsHistoryLimit": numbers,
+    "excludeCalendars": st.one_of(
+        st.lists(st.one_of(st.sampled_from(CALENDAR_NAMES), texts), max_size=20), json_leaf
+    ),
+    "restrictToCalendars": st.one_of(
+        st.lists(st.one_of(st.sampled_from(CALENDAR_NAMES), texts), max_size=20), json_leaf
+    ),
+    "successDeadlineSeconds": st.one_of(numbers, json_leaf),
+    "maxRuns": st.one_of(numbers, json_leaf),
     "unknownField": json_values,
 }
 CONTAINER = {"name": "main", "image": "busybox"}

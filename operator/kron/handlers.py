@@ -1,10 +1,10 @@
 """Thin kopf glue: watch events in, engine calls out.
 
-kopf watches the ScheduledTasks and hands every event to the engine's index. The
-runs (Jobs and bare Pods) are watched by kron itself (`kron.k8s.watch`): they
-bring most of the events, and kopf's per-object machinery was most of the cost of
-handling them. There are no kopf timers, daemons, finalizers or progress
-annotations: the engine owns time, and ownerReferences remove runs with their task.
+kopf watches the ScheduledTasks and Calendars and hands every event to the engine's
+indexes. The runs (Jobs and bare Pods) are watched by kron itself (`kron.k8s.watch`):
+they bring most of the events, and kopf's per-object machinery was most of the cost of
+handling them. There are no kopf timers, daemons, finalizers or progress annotations:
+the engine owns time, and ownerReferences remove runs with their task.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import kopf
 
-from kron.api.constants import GROUP, PLURAL, VERSION
+from kron.api.constants import CALENDAR_PLURAL, GROUP, PLURAL, VERSION
 from kron.engine import Engine
 from kron.k8s.api import KubeApi
 from kron.settings import Settings
@@ -85,6 +85,10 @@ def build_registry(engine: Engine, api: KubeApi) -> kopf.OperatorRegistry:
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
     async def task_event(event: kopf.RawEvent, **_: Any) -> None:
         engine.observe_task(event.get("type"), dict(event["object"]))
+
+    @kopf.on.event(GROUP, VERSION, CALENDAR_PLURAL, registry=registry)
+    async def calendar_event(event: kopf.RawEvent, **_: Any) -> None:
+        engine.calendars.observe(event.get("type"), dict(event["object"]))
 
     return registry
 

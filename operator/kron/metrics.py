@@ -73,6 +73,13 @@ class Metrics:
             "kron_tasks", "Tasks by state (the Ready condition's reason).", ["state"], registry=r
         )
         self.active_runs = Gauge("kron_active_runs", "Runs not finished.", registry=r)
+        self.tasks_overdue = Gauge(
+            "kron_tasks_overdue",
+            "Tasks with Overdue=True (no run succeeded within successDeadlineSeconds of a "
+            "due tick), by namespace; namespaces with none have no series.",
+            ["namespace"],
+            registry=r,
+        )
         self.queue_depth = Gauge(
             "kron_queue_depth",
             "Work waiting: due (tasks past their wake time), create, delete, status, cleanup, "
@@ -184,15 +191,29 @@ class Metrics:
                 buckets=WAIT_BUCKETS,
                 registry=r,
             )
+            self.task_overdue = Gauge(
+                "kron_task_overdue",
+                "1 for each overdue task (only overdue tasks have a series).",
+                ["namespace", "task"],
+                registry=r,
+            )
+            self.task_last_success = Gauge(
+                "kron_task_last_success_timestamp_seconds",
+                "When each overdue task's last run succeeded (0: never; only overdue tasks).",
+                ["namespace", "task"],
+                registry=r,
+            )
 
     def observe_request(self, verb: str, resource: str, code: int, seconds: float) -> None:
         self.api_requests.labels(verb, resource, str(code)).inc()
         self.api_latency.labels(verb, resource).observe(seconds)
 
-    def fired(self, namespace: str, task: str, trigger: str, lag: float, at: float) -> None:
+    def fired(
+        self, namespace: str, task: str, trigger: str, lag: float, at: float, *, retry: bool = False
+    ) -> None:
         self.fires.labels(namespace, trigger).inc()
         self.fire_lag.labels(trigger).observe(max(lag, 0.0))
-        if trigger == "retry":
+        if retry or trigger == "retry":
             self.retries.labels(namespace).inc()
         if self.per_task:
             self.task_fires.labels(namespace, task).inc()

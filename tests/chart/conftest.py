@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from chart.helm import Helm
-from kron.api.constants import CRD_NAME
-from kron.api.crd import render_crd
+from kron.api.constants import CALENDAR_CRD_NAME, CRD_NAME
+from kron.api.crd import render_operator_crds
 from kron.api.policy import POLICY_CRD_NAME
 from kron.api.policy.generated import render_policy_crd
 from localcluster.binaries import BinariesError, resolve
@@ -46,8 +46,16 @@ def helm(cluster: ClusterHandle) -> Helm:
 @pytest.fixture(scope="session")
 def crd_installed(cluster: ClusterHandle) -> str:
     """The ScheduledTask CRD as generated from the models, applied and Established."""
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=render_crd())
-    cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    cluster.kubectl(
+        "apply", "--server-side", "--force-conflicts", "-f", "-", input=render_operator_crds()
+    )
+    cluster.kubectl(
+        "wait",
+        "--for=condition=Established",
+        f"crd/{CRD_NAME}",
+        f"crd/{CALENDAR_CRD_NAME}",
+        "--timeout=60s",
+    )
     return CRD_NAME
 
 

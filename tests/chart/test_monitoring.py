@@ -108,6 +108,7 @@ def test_alerts_cover_the_failure_modes_with_real_metrics(rendered: list[dict[st
         "KronTicksMissed",
         "KronFireLagHigh",
         "KronRunsFailing",
+        "KronTaskOverdue",
     } <= set(alerts)
     series = exported_series()
     for name, alert in alerts.items():
@@ -120,6 +121,10 @@ def test_alerts_cover_the_failure_modes_with_real_metrics(rendered: list[dict[st
     assert "histogram_quantile(0.99" in alerts["KronFireLagHigh"]["expr"]
     assert "kron_ticks_missed_total" in alerts["KronTicksMissed"]["expr"]
     assert 'result="Failed"' in alerts["KronRunsFailing"]["expr"]
+    overdue = alerts["KronTaskOverdue"]
+    assert overdue["expr"].startswith("max by (namespace, exported_namespace) (kron_tasks_overdue{")
+    assert overdue["expr"].endswith("> 0") and overdue["for"] == "5m"
+    assert "successDeadlineSeconds" in overdue["annotations"]["description"]
 
 
 def test_service_monitor_scrapes_the_metrics_service(rendered: list[dict[str, Any]]) -> None:

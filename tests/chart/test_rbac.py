@@ -21,6 +21,7 @@ from support.wait import wait_until
 
 RBAC_KINDS = ("ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
 TASKS = "scheduledtasks.kron.dev"
+CALENDARS = "calendars.kron.dev"
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,11 @@ def operator_checks(release_ns: str, served: str, other: str | None) -> list[Che
         Check("list", TASKS, served, yes),
         Check("watch", TASKS, served, yes),
         Check("patch", TASKS, served, yes, subresource="status"),
+        Check("list", CALENDARS, served, yes),
+        Check("watch", CALENDARS, served, yes),
+        Check("get", CALENDARS, served, yes),
+        Check("update", CALENDARS, served, no),
+        Check("delete", CALENDARS, served, no),
         Check("update", TASKS, served, yes, subresource="finalizers"),
         Check("create", "events", served, yes),
         Check("patch", "events", served, yes),
@@ -136,6 +142,7 @@ def operator_checks(release_ns: str, served: str, other: str | None) -> list[Che
             Check("watch", "jobs.batch", None, yes),
             Check("watch", "pods", None, yes),
             Check("list", TASKS, None, yes),
+            Check("watch", CALENDARS, None, yes),
         ]
     else:
         checks += [
@@ -145,6 +152,7 @@ def operator_checks(release_ns: str, served: str, other: str | None) -> list[Che
             Check("patch", TASKS, other, no, subresource="status"),
             Check("create", "events", other, no),
             Check("list", TASKS, None, no),
+            Check("list", CALENDARS, other, no),
             Check("watch", "jobs.batch", None, no),
         ]
     return checks
@@ -219,13 +227,17 @@ def test_tenants_get_scheduled_tasks_through_view_edit_and_admin(
     write = ("create", "update", "patch", "delete", "deletecollection")
     expectations: dict[str, list[Check]] = {
         alice: [Check(v, TASKS, team_a, True) for v in read + write]
+        + [Check(v, CALENDARS, team_a, True) for v in read + write]
         + [Check(v, TASKS, team_b, False) for v in read + write]
+        + [Check(v, CALENDARS, team_b, False) for v in read + write]
         + [Check("patch", TASKS, team_a, False, subresource="status")],
         carol: [Check(v, TASKS, team_a, True) for v in read + write]
         + [Check("create", TASKS, team_b, False)]
         + [Check("update", TASKS, team_a, False, subresource="status")],
         bob: [Check(v, TASKS, team_a, True) for v in read]
+        + [Check(v, CALENDARS, team_a, True) for v in read]
         + [Check(v, TASKS, team_a, False) for v in write]
+        + [Check(v, CALENDARS, team_a, False) for v in write]
         + [Check(v, TASKS, team_b, False) for v in read],
     }
     wrong = {user: wrong_answers(cluster, user, checks) for user, checks in expectations.items()}

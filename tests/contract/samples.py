@@ -353,7 +353,15 @@ FULL_STATUS: Obj = {
             "message": "next at 2030-01-01T13:00:00Z",
             "lastTransitionTime": "2030-01-01T00:00:00Z",
             "observedGeneration": 4,
-        }
+        },
+        {
+            "type": "Overdue",
+            "status": "False",
+            "reason": "WithinDeadline",
+            "message": "awaiting a successful run by 2030-01-01T13:30:00Z",
+            "lastTransitionTime": "2030-01-01T00:00:00Z",
+            "observedGeneration": 4,
+        },
     ],
     "scheduleSummary": "0 * * * *",
     "nextScheduleTime": "2030-01-01T13:00:00Z",
@@ -405,6 +413,9 @@ FULL_STATUS: Obj = {
         "backfillCursor": "2029-12-01T06:00:00Z",
         "resume": "r1",
     },
+    "successDueSince": "2030-01-01T12:00:00Z",
+    "scheduledRuns": 7,
+    "scheduledRunsThrough": "2030-01-01T12:00:00Z",
     "scheduleHash": "9f2c",
     "scheduleChangedTime": "2029-12-31T00:00:00Z",
 }

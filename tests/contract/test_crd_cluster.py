@@ -25,12 +25,13 @@ from contract.samples import (
 )
 from kron.api import ScheduledTask, ScheduledTaskStatus, cel
 from kron.api.constants import (
+    CALENDAR_CRD_NAME,
     CRD_NAME,
     MAX_EXCLUDE_SCHEDULES,
     MAX_EXPRESSION_LENGTH,
     MAX_SCHEDULES,
 )
-from kron.api.crd import render_crd
+from kron.api.crd import render_operator_crds
 from kron.schedule import ScheduleError, parse_expression
 from support.cluster import ClusterHandle
 from support.wait import wait_until
@@ -50,9 +51,15 @@ def crd(cluster: ClusterHandle) -> str:
         f"--field-manager={MANAGER}",
         "-f",
         "-",
-        input=render_crd(),
+        input=render_operator_crds(),
     )
-    cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    cluster.kubectl(
+        "wait",
+        "--for=condition=Established",
+        f"crd/{CRD_NAME}",
+        f"crd/{CALENDAR_CRD_NAME}",
+        "--timeout=60s",
+    )
     return CRD_NAME
 
 
@@ -184,7 +191,9 @@ def test_status_written_from_the_models_is_stored_and_printed(
         "REASON",
         "CONCURRENCY",
         "FAILURES",
+        "OVERDUE",
     ]
+    assert row.rstrip().endswith("False")  # the Overdue condition's status
     for cell in ("0 * * * *", "UTC", "false", "2030-01-01T13:00:00Z", "True", "Scheduled", "Allow"):
         assert cell in row, (cell, row)
 

@@ -408,3 +408,22 @@ def test_forbidden_is_one_line_and_writes_nothing(
 def test_no_kubeconfig_is_one_line(cluster: ClusterHandle, tmp_path: Path) -> None:
     done = plugin(cluster, "history", "nightly", kubeconfig="", env={"HOME": str(tmp_path)})
     assert "no kubeconfig" in one_line_error(done)
+
+
+def test_next_leaves_out_the_days_of_the_tasks_calendars(
+    cluster: ClusterHandle, namespace: str, make_task: Callable[..., str]
+) -> None:
+    calendar = {
+        "apiVersion": "kron.dev/v1alpha1",
+        "kind": "Calendar",
+        "metadata": {"name": "holidays"},
+        "spec": {"entries": [{"date": "--12-25", "description": "Christmas Day"}]},
+    }
+    task = make_task(timeZone="Europe/Berlin", excludeCalendars=["holidays"])
+    after = ("--after", "2099-12-24T12:00:00Z", "--count", "2")
+    missing = plugin(cluster, "next", task, "-n", namespace, *after)
+    assert "CalendarNotFound" not in missing.stderr
+    assert "'holidays' does not exist" in one_line_error(missing)
+    cluster.kubectl("create", "-n", namespace, "-f", "-", input=yaml.safe_dump(calendar))
+    lines = ok(plugin(cluster, "next", task, "-n", namespace, *after))
+    assert lines == ["2099-12-26T03:00:00+01:00", "2099-12-27T03:00:00+01:00"]

@@ -192,6 +192,7 @@ KRON_NAMESPACED_RULES = """\
 rules:
 - {apiGroups: [kron.dev], resources: [scheduledtasks], verbs: [get, list, watch, patch]}
 - {apiGroups: [kron.dev], resources: [scheduledtasks/status], verbs: [get, patch]}
+- {apiGroups: [kron.dev], resources: [calendars], verbs: [get, list, watch]}
 - {apiGroups: [batch], resources: [jobs], verbs: [get, list, watch, create, delete]}
 - {apiGroups: [""], resources: [pods], verbs: [get, list, watch, create, delete]}
 - {apiGroups: ["", events.k8s.io], resources: [events], verbs: [create, patch]}

@@ -27,11 +27,15 @@ EXPECTED = {
     "pod-mode.yaml": "cache-warmer",
     "one-off.yaml": "maintenance-2030",
     "backfill.yaml": "daily-rollup",
+    "holidays.yaml": "weekday-report",
 }
 
 
 def sample(name: str) -> dict[str, Any]:
-    (doc,) = [d for d in yaml.safe_load_all((SAMPLES / name).read_text()) if d]
+    """The ScheduledTask of a sample file (a file may also hold the Calendar it uses)."""
+    (doc,) = [
+        d for d in yaml.safe_load_all((SAMPLES / name).read_text()) if d and d["kind"] != "Calendar"
+    ]
     return dict(doc)
 
 
@@ -60,6 +64,8 @@ def test_samples_are_the_documented_set_and_commented() -> None:
     assert "podTemplate" in features["pod-mode.yaml"]
     assert features["one-off.yaml"]["schedule"].startswith("@at ")
     assert "kron.dev/backfill" in sample("backfill.yaml")["metadata"]["annotations"]
+    assert features["holidays.yaml"]["excludeCalendars"] == ["holidays-de-by"]
+    assert features["holidays.yaml"]["successDeadlineSeconds"] > 0
 
 
 def test_every_sample_is_admitted_by_the_api_server(

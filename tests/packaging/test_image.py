@@ -177,7 +177,8 @@ def test_wheel_runs_in_a_clean_virtualenv_with_the_locked_dependencies_only(tmp_
     assert "run" in run([str(bin_dir / "kron"), "--help"], env=env).stdout
     assert "KRON_QPS" in run([str(bin_dir / "kron"), "run", "--help"], env=env).stdout
     crd = run([str(bin_dir / "kron"), "crd"], env=env).stdout
-    assert crd == (REPO / "crds" / "kron.dev_scheduledtasks.yaml").read_text()
+    assert crd.startswith((REPO / "crds" / "kron.dev_scheduledtasks.yaml").read_text())
+    assert crd.endswith((REPO / "crds" / "kron.dev_calendars.yaml").read_text())
     assert "kubectl kron" in run([str(bin_dir / "kubectl-kron"), "--help"], env=env).stdout
     paris = run(
         [str(bin_dir / "kron"), "next", "30 2 * * *", "--tz", "Europe/Paris",
@@ -284,7 +285,10 @@ def test_cli_works_as_non_root_on_a_read_only_root_without_capabilities(image: s
 
     assert "run" in run_hardened(image, "--help", entrypoint="kron")
     assert "KRON_QPS" in run_hardened(image, "run", "--help", entrypoint="kron")
-    assert run_hardened(image, "crd", entrypoint="kron") == (REPO / CRD).read_text()
+    calendar_crd = (REPO / "crds" / "kron.dev_calendars.yaml").read_text()
+    assert run_hardened(image, "crd", entrypoint="kron") == (
+        (REPO / CRD).read_text() + "---\n" + calendar_crd
+    )
     paris = run_hardened(
         image, "next", "30 2 * * *", "--tz", "Europe/Paris",
         "--after", "2026-03-28T12:00:00Z", "-n", "1", entrypoint="kron",

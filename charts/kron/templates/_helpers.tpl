@@ -115,6 +115,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: ["kron.dev"]
   resources: ["scheduledtasks/status"]
   verbs: ["patch"]
+# Calendars (days tasks exclude or are restricted to): listed at start and watched, so an
+# edit re-plans the tasks that name it. Read only: kron writes nothing to them.
+- apiGroups: ["kron.dev"]
+  resources: ["calendars"]
+  verbs: ["get", "list", "watch"]
 # Each run carries an ownerReference to its task with blockOwnerDeletion: true; where the
 # OwnerReferencesPermissionEnforcement admission plugin is on, setting it requires
 # update on the owner's finalizers subresource.

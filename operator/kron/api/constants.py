@@ -68,3 +68,19 @@ MAX_STATUS_BYTES: Final = 96 * 1024
 """What a task's status can reach as JSON, whatever the input (etcd's limit for a
 whole object is 1.5 MiB); tests/unit/planner/test_status_bounds.py builds the
 largest one."""
+
+# The Calendar kind (kron.dev/v1alpha1): days a task excludes or is restricted to.
+CALENDAR_KIND: Final = "Calendar"
+CALENDAR_PLURAL: Final = "calendars"
+CALENDAR_SINGULAR: Final = "calendar"
+CALENDAR_SHORT_NAME: Final = "kcal"
+CALENDAR_CRD_NAME: Final = f"{CALENDAR_PLURAL}.{GROUP}"
+MAX_CALENDAR_ENTRIES: Final = 1000
+"""Entries of one Calendar: 25 years of any country's public holidays fit."""
+MAX_CALENDAR_DESCRIPTION: Final = 256
+"""Characters of a Calendar's description and of each entry's."""
+MAX_TASK_CALENDARS: Final = 8
+"""Calendars one task may name in excludeCalendars, and again in restrictToCalendars."""
+MAX_CALENDAR_NAME_LENGTH: Final = 253
+MAX_RUNS: Final = 1_000_000_000
+"""Largest maxRuns (a billion runs is "no limit" for any schedule)."""

@@ -17,7 +17,13 @@ from typing import Any
 import yaml
 
 from kron.api import cel
+from kron.api.calendar import Calendar, CalendarSpec
 from kron.api.constants import (
+    CALENDAR_CRD_NAME,
+    CALENDAR_KIND,
+    CALENDAR_PLURAL,
+    CALENDAR_SHORT_NAME,
+    CALENDAR_SINGULAR,
     CATEGORY,
     CRD_NAME,
     GROUP,
@@ -28,7 +34,7 @@ from kron.api.constants import (
     VERSION,
 )
 from kron.api.policy import generated as policy_files
-from kron.api.reference import render_reference, replace_section
+from kron.api.reference import render_reference, render_tables, replace_section
 from kron.api.schema import to_structural
 from kron.api.spec import ScheduledTaskSpec
 from kron.api.status import ScheduledTaskStatus
@@ -36,6 +42,8 @@ from kron.api.task import ScheduledTask
 
 CRD_PATH = Path("crds") / f"{GROUP}_{PLURAL}.yaml"
 CHART_CRD_PATH = Path("charts") / "kron" / "crds" / f"{GROUP}_{PLURAL}.yaml"
+CALENDAR_CRD_PATH = Path("crds") / f"{GROUP}_{CALENDAR_PLURAL}.yaml"
+CHART_CALENDAR_CRD_PATH = Path("charts") / "kron" / "crds" / f"{GROUP}_{CALENDAR_PLURAL}.yaml"
 README_PATH = Path("README.md")
 
 HEADER = (
@@ -77,6 +85,23 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
         "description": "Consecutive failed runs.",
         "priority": 1,
     },
+    {
+        "name": "Overdue",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Overdue")].status',
+        "description": "True when no run succeeded within successDeadlineSeconds of a tick.",
+        "priority": 1,
+    },
+]
+CALENDAR_PRINTER_COLUMNS: list[dict[str, Any]] = [
+    {"name": "Description", "type": "string", "jsonPath": ".spec.description"},
+    {
+        "name": "First",
+        "type": "string",
+        "jsonPath": ".spec.entries[0].date",
+        "description": "The first entry's date.",
+    },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 ]
 
 
@@ -163,11 +188,76 @@ def render_crd() -> str:
     return HEADER + body
 
 
+def calendar_spec_schema() -> dict[str, Any]:
+    """Structural schema of a Calendar's ``spec``."""
+    return to_structural(CalendarSpec.model_json_schema(mode="validation"))
+
+
+def build_calendar_crd() -> dict[str, Any]:
+    """The Calendar CustomResourceDefinition as a dict (namespaced, no status)."""
+    schema = {
+        "type": "object",
+        "description": Calendar.__doc__,
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {
+                "type": "string",
+                "description": "Versioned schema of this object: kron.dev/v1alpha1.",
+            },
+            "kind": {"type": "string", "description": "Kind of this object: Calendar."},
+            "metadata": {"type": "object"},
+            "spec": {
+                **calendar_spec_schema(),
+                "description": Calendar.model_fields["spec"].description,
+            },
+        },
+    }
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": CALENDAR_CRD_NAME},
+        "spec": {
+            "group": GROUP,
+            "names": {
+                "kind": CALENDAR_KIND,
+                "listKind": f"{CALENDAR_KIND}List",
+                "plural": CALENDAR_PLURAL,
+                "singular": CALENDAR_SINGULAR,
+                "shortNames": [CALENDAR_SHORT_NAME],
+                "categories": [CATEGORY],
+            },
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "additionalPrinterColumns": CALENDAR_PRINTER_COLUMNS,
+                    "schema": {"openAPIV3Schema": schema},
+                }
+            ],
+        },
+    }
+
+
+def render_calendar_crd() -> str:
+    """The Calendar CRD as YAML, with the DO-NOT-EDIT header; deterministic."""
+    body = yaml.safe_dump(build_calendar_crd(), sort_keys=True, width=100, allow_unicode=True)
+    return HEADER + body
+
+
+def render_operator_crds() -> str:
+    """Every CRD the operator reads (ScheduledTask, Calendar) as one multi-document
+    YAML stream, each document byte for byte its file in crds/."""
+    return render_crd() + "---\n" + render_calendar_crd()
+
+
 def render_readme(current: str) -> str:
     """``current`` README text with a fresh API reference section."""
     checks = [check.message for check in cel.EXPRESSION_CHECKS]
     body = render_reference(spec_schema(), status_schema(), checks, cel.KNOWN_LENIENCIES)
-    return replace_section(current, body)
+    calendar = render_tables("Calendar spec", calendar_spec_schema())
+    return replace_section(current, body + "\n" + calendar)
 
 
 def generated_files(root: Path) -> dict[Path, str]:
@@ -177,6 +267,8 @@ def generated_files(root: Path) -> dict[Path, str]:
     return {
         root / CRD_PATH: crd,
         root / CHART_CRD_PATH: crd,
+        root / CALENDAR_CRD_PATH: render_calendar_crd(),
+        root / CHART_CALENDAR_CRD_PATH: render_calendar_crd(),
         readme: render_readme(readme.read_text(encoding="utf-8")),
         **policy_files.generated_files(root),
     }

@@ -123,6 +123,14 @@ def render_reference(
     return "\n".join(lines)
 
 
+def render_tables(root: str, schema: Mapping[str, Any]) -> str:
+    """Markdown tables for every object of ``schema``, named from ``root``."""
+    lines: list[str] = []
+    for path, node in _objects(schema, root):
+        lines += _table(path, node)
+    return "\n".join(lines)
+
+
 def replace_section(document: str, body: str) -> str:
     """``document`` with the text between the markers replaced by ``body``."""
     start = document.find(START_MARKER)

@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from kron.api import cel
 from kron.api.base import SchemaExtra, SpecModel, UtcDateTime, format_time
+from kron.api.calendar import CalendarName
 from kron.api.constants import (
     MAX_BACKOFF_MULTIPLIER,
     MAX_BACKOFF_SECONDS,
@@ -30,7 +31,9 @@ from kron.api.constants import (
     MAX_EXPRESSION_LENGTH,
     MAX_JITTER_SECONDS,
     MAX_RETRIES,
+    MAX_RUNS,
     MAX_SCHEDULES,
+    MAX_TASK_CALENDARS,
     MAX_TIME_ZONE_LENGTH,
 )
 from kron.api.enums import CatchUpPolicy, ConcurrencyPolicy, RunKind
@@ -68,6 +71,8 @@ TimeZoneName = Annotated[
     AfterValidator(_check_zone),
 ]
 """An IANA time zone name known to the operator's tzdata."""
+
+_CalendarNames = Annotated[list[CalendarName], SchemaExtra({"x-kubernetes-list-type": "set"})]
 
 ONE_SCHEDULE = "exactly one of schedule or schedules must be set"
 ONE_TEMPLATE = "exactly one of jobTemplate or podTemplate must be set"
@@ -143,6 +148,11 @@ class RetryPolicy(SpecModel):
         description="When true, no retry of a tick starts after the next scheduled tick: the "
         "new tick supersedes it.",
     )
+    retry_manual_runs: bool | None = Field(
+        None,
+        description="Retry failed manual runs (kron.dev/run-now) too, as <run>-r<attempt> "
+        "(unset: true). Scheduled, caught-up and backfilled runs are always retried.",
+    )
 
 
 _SPEC_RULES = cel.rules(
@@ -197,6 +207,20 @@ class ScheduledTaskSpec(SpecModel):
         description="Expressions (read in timeZone) whose times never fire, e.g. holidays or "
         "freeze windows; such ticks are counted as excluded.",
     )
+    exclude_calendars: _CalendarNames | None = Field(
+        None,
+        max_length=MAX_TASK_CALENDARS,
+        description="Calendars of this namespace whose days never fire (holidays): a tick "
+        "whose wall-clock day in timeZone is in any of them is counted as excluded. A "
+        "missing or invalid calendar stops the task (Ready=False) until it is fixed.",
+    )
+    restrict_to_calendars: _CalendarNames | None = Field(
+        None,
+        max_length=MAX_TASK_CALENDARS,
+        description="Calendars of this namespace outside whose days nothing fires (business "
+        "days): a tick whose wall-clock day in timeZone is in none of them is counted as "
+        "excluded. excludeCalendars wins where both apply.",
+    )
     jitter_seconds: int = Field(
         0,
         ge=0,
@@ -231,6 +255,23 @@ class ScheduledTaskSpec(SpecModel):
     )
     retry_policy: RetryPolicy | None = Field(
         None, description="Retry failed runs as new runs. Unset: no schedule-level retries."
+    )
+    success_deadline_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_DEADLINE_SECONDS,
+        description="Dead-man's switch: when no run of the task succeeds within this many "
+        "seconds after a tick was due (skipped and missed ticks included, excluded ones "
+        "not), the task gets condition Overdue=True, an Event and the kron_tasks_overdue "
+        "metric, until a run succeeds. Never overdue while suspended. Unset: off.",
+    )
+    max_runs: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_RUNS,
+        description="Complete (Ready reason Completed) after this many scheduled runs: ticks "
+        "of the schedule that started a run (schedule and catch-up; a retry is the same run; "
+        "manual and backfill runs are not counted), counted from when maxRuns was set.",
     )
     suspend_after_failures: int | None = Field(
         None,
@@ -279,6 +320,12 @@ class ScheduledTaskSpec(SpecModel):
         if self.schedule is not None:
             return [self.schedule]
         return list(self.schedules or ())
+
+    @property
+    def calendar_names(self) -> tuple[str, ...]:
+        """Every Calendar the task refers to, once each."""
+        names = [*(self.exclude_calendars or ()), *(self.restrict_to_calendars or ())]
+        return tuple(dict.fromkeys(names))
 
     @property
     def kind(self) -> RunKind:

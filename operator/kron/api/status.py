@@ -38,14 +38,15 @@ class Condition(StatusModel):
     """One aspect of the task's state (Ready, Degraded, Stalled), as in every Kubernetes API."""
 
     type: str = Field(
-        description="Condition type: Ready, Degraded or Stalled.",
+        description="Condition type: Ready, Degraded, Stalled or Overdue.",
         json_schema_extra=_schema_max(maxLength=64),
     )
     status: ConditionStatus = Field(description="True, False or Unknown.")
     reason: str = Field(
         "",
         description="One CamelCase word for the state, e.g. Scheduled, Suspended, Completed, "
-        "InvalidSchedule, InvalidTimeZone, TooManyFailures, InternalError.",
+        "InvalidSchedule, InvalidTimeZone, CalendarNotFound, InvalidCalendar, "
+        "TooManyFailures, InternalError, SuccessDeadlineExceeded.",
         json_schema_extra=_schema_max(maxLength=64),
     )
     message: str = Field(
@@ -179,8 +180,8 @@ class ScheduledTaskStatus(StatusModel):
         default_factory=list,
         json_schema_extra=_schema_max(maxItems=8),
         description="Ready (schedule valid and tracked), Degraded (last run failed after "
-        "retries) and Stalled (kstatus: cannot progress until the spec changes or it is "
-        "resumed).",
+        "retries), Stalled (kstatus: cannot progress until the spec changes or it is "
+        "resumed) and, with successDeadlineSeconds, Overdue (no success in time).",
     )
     schedule_summary: str | None = Field(
         None,
@@ -224,6 +225,23 @@ class ScheduledTaskStatus(StatusModel):
     handled_requests: HandledRequests = Field(
         default_factory=HandledRequests,
         description="Imperative annotations already acted on.",
+    )
+    success_due_since: UtcDateTime | None = Field(
+        None,
+        description="Fire time of the oldest tick due since the last success, while "
+        "successDeadlineSeconds is set: the task is Overdue once that many seconds have "
+        "passed since then without a successful run.",
+    )
+    scheduled_runs: int | None = Field(
+        None,
+        ge=0,
+        description="Scheduled runs started since maxRuns was set (schedule and catch-up "
+        "triggers; retries are the same run), as confirmed by the API server.",
+    )
+    scheduled_runs_through: UtcDateTime | None = Field(
+        None,
+        description="Nominal time of the newest scheduled run counted in scheduledRuns: runs "
+        "after it that exist are counted even if a status write was lost.",
     )
     schedule_hash: str | None = Field(
         None,

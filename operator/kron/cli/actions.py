@@ -11,6 +11,7 @@ patch with its own credentials, so RBAC decides.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,7 @@ from kron.api.constants import ANN_BACKFILL, ANN_RESUME, ANN_RUN_NOW
 from kron.cli.errors import CliError
 from kron.cli.manifest import parse_task
 from kron.cli.timefmt import format_instant
-from kron.planner import timeline_for
+from kron.planner import CalendarState, timeline_for
 from kron.planner.requests import BACKFILL_LIMIT, FORCE_PREFIX, parse_interval
 from kron.schedule import ScheduleError, load_zone, manual_run_name
 
@@ -154,7 +155,15 @@ def backfill_value(start: datetime, end: datetime) -> tuple[str, int, int]:
     return value, first, last
 
 
-def backfill_action(obj: Object, name: str, start: datetime, end: datetime, now: float) -> Action:
+def backfill_action(
+    obj: Object,
+    name: str,
+    start: datetime,
+    end: datetime,
+    now: float,
+    *,
+    calendars: Mapping[str, CalendarState] | None = None,
+) -> Action:
     """Set ``kron.dev/backfill`` after counting the interval's ticks on the task's timeline.
 
     Refuses an interval without ticks, one holding more than the operator accepts, and
@@ -164,7 +173,7 @@ def backfill_action(obj: Object, name: str, start: datetime, end: datetime, now:
     task = parse_task(obj, ref(name))
     try:
         zone = load_zone(task.spec.time_zone)
-        timeline = timeline_for(task.spec, task.metadata.uid or "")
+        timeline = timeline_for(task.spec, task.metadata.uid or "", calendars)
     except ScheduleError as err:
         raise CliError(f"{ref(name)}: {err}") from None
     total = excluded = future = 0

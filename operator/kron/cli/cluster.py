@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from kron.api.constants import CRD_NAME, GROUP, PLURAL, VERSION
+from kron.api.constants import CALENDAR_PLURAL, CRD_NAME, GROUP, PLURAL, VERSION
 from kron.cli.errors import CliError, UsageError, one_line
 from kron.cli.kubeconfig import resolve_target
 from kron.k8s.api import ApiError, KubeApi
@@ -91,6 +91,19 @@ async def get_task(api: TaskApi, namespace: str, name: str) -> Object:
         return await api.get_task(namespace, name)
     except ApiError as err:
         raise await explain(api, err, namespace, name) from None
+
+
+async def get_calendars(api: TaskApi, namespace: str, names: tuple[str, ...]) -> dict[str, Object]:
+    """The named Calendars of `namespace` that exist, by name (as the operator sees them)."""
+    found: dict[str, Object] = {}
+    for name in names:
+        path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{CALENDAR_PLURAL}/{name}"
+        try:
+            found[name] = await api.request("GET", path)
+        except ApiError as err:
+            if not err.not_found:
+                raise await explain(api, err, namespace, name) from None
+    return found
 
 
 async def patch_task(api: TaskApi, namespace: str, name: str, patch: Object) -> Object:

@@ -12,10 +12,11 @@ import re
 import sys
 from dataclasses import dataclass
 
-from kron.api.crd import render_crd
+from kron.api.crd import render_operator_crds
 from kron.cli import clock
+from kron.cli.calendar import calendars_by_name
 from kron.cli.errors import CliError, UsageError
-from kron.cli.manifest import load_task
+from kron.cli.manifest import load_manifest
 from kron.cli.timefmt import floor_seconds, format_instant
 from kron.cli.upcoming import MAX_COUNT, Listing, expression_times, task_times
 from kron.schedule import ScheduleError, TimeZoneError
@@ -142,8 +143,17 @@ def next_command(args: argparse.Namespace) -> int:
         print_listing(listing, prog, after)
         return 0
 
-    label, task = load_task(request.subject)
+    label, task, calendar_objects = load_manifest(request.subject)
     spec = task.spec
+    calendars = calendars_by_name(calendar_objects) if spec.calendar_names else None
+    if calendars is not None and not set(spec.calendar_names) <= set(calendars):
+        missing = ", ".join(n for n in spec.calendar_names if n not in calendars)
+        note(
+            prog,
+            f"{label} does not hold the Calendar(s) {missing} the task names: their days are "
+            "not applied (put them in the file, or use kron next TASK against the cluster)",
+        )
+        calendars = None
     uid = args.uid or task.metadata.uid
     if spec.jitter_seconds and not uid:
         note(
@@ -156,7 +166,12 @@ def next_command(args: argparse.Namespace) -> int:
         note(prog, "spec.suspend is true: the operator skips these ticks until resumed")
     try:
         listing = task_times(
-            spec, uid or None, after, request.count, show_excluded=args.show_excluded
+            spec,
+            uid or None,
+            after,
+            request.count,
+            show_excluded=args.show_excluded,
+            calendars=calendars,
         )
     except ScheduleError as err:
         raise CliError(f"{label}: {err}") from None
@@ -169,7 +184,7 @@ def floor_seconds_now() -> int:
 
 
 def crd_command(args: argparse.Namespace) -> int:
-    """The CRD exactly as in crds/ (same generator, same bytes)."""
+    """The CRDs the operator reads (ScheduledTask, Calendar), each exactly as in crds/."""
     del args
-    sys.stdout.write(render_crd())
+    sys.stdout.write(render_operator_crds())
     return 0

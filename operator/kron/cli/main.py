@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import cast
 
+from kron.cli.calendar import add_calendar_verbs
 from kron.cli.errors import CliError, UsageError, one_line
 from kron.cli.parsing import Parser
 from kron.cli.run import run_main
@@ -176,7 +177,13 @@ def build_parser(prog: str, *, plugin: bool) -> Parser:
         )
     _add_next(verbs)
     if not plugin:
-        _verb(verbs, "crd", "kron.cli.local:crd_command", "Print the ScheduledTask CRD (YAML).")
+        _verb(
+            verbs,
+            "crd",
+            "kron.cli.local:crd_command",
+            "Print the ScheduledTask and Calendar CRDs (YAML).",
+        )
+        add_calendar_verbs(verbs, _verb)
     _add_cluster_verbs(verbs)
     if not plugin:
         add_ui_parser(verbs)

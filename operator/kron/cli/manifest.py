@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from kron.api import ScheduledTask, field_errors
-from kron.api.constants import KIND
+from kron.api.constants import CALENDAR_KIND, KIND
 from kron.cli.errors import CliError
 
 
@@ -84,6 +84,14 @@ def _name_of(obj: dict[str, Any]) -> str:
 
 def load_task(source: str, stdin: TextIO | None = None) -> tuple[str, ScheduledTask]:
     """The one ScheduledTask in ``source`` (a path, or ``-`` for stdin) and its label."""
+    label, task, _ = load_manifest(source, stdin)
+    return label, task
+
+
+def load_manifest(
+    source: str, stdin: TextIO | None = None
+) -> tuple[str, ScheduledTask, list[dict[str, Any]]]:
+    """The one ScheduledTask in ``source``, its label, and the Calendars beside it."""
     label, text = _read_text(source, stdin)
     try:
         documents = list(yaml.safe_load_all(text))
@@ -98,4 +106,5 @@ def load_task(source: str, stdin: TextIO | None = None) -> tuple[str, ScheduledT
     if len(tasks) > 1:
         names = ", ".join(_name_of(task) for task in tasks)
         raise CliError(f"{label}: {len(tasks)} {KIND}s ({names}); kron next -f takes one")
-    return label, parse_task(tasks[0], label)
+    calendars = [obj for obj in objects if obj.get("kind") == CALENDAR_KIND]
+    return label, parse_task(tasks[0], label), calendars

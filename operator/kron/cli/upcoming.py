@@ -7,13 +7,13 @@ disagree between `kron next` and what actually fires.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from kron.api import ScheduledTaskSpec
 from kron.cli.timefmt import format_instant
-from kron.planner import timeline_for
+from kron.planner import CalendarState, timeline_for
 from kron.schedule import MAX_INSTANT, Tick, Timeline, compile_timeline, load_zone
 
 MAX_COUNT = 1000
@@ -62,12 +62,14 @@ def task_times(
     count: int,
     *,
     show_excluded: bool = False,
+    calendars: Mapping[str, CalendarState] | None = None,
 ) -> Listing:
     """The next ``count`` fire times of a task: jittered when ``uid`` is known, else
-    nominal (jitter is seeded with the UID the API server assigns at creation)."""
+    nominal (jitter is seeded with the UID the API server assigns at creation).
+    ``calendars``: the task's Calendars by name (None: leave them out)."""
     jittered = bool(spec.jitter_seconds) and uid is not None
     if uid is None and spec.jitter_seconds:
         spec = spec.model_copy(update={"jitter_seconds": 0})
-    timeline = timeline_for(spec, uid or "")
+    timeline = timeline_for(spec, uid or "", calendars)
     ticks = _take(timeline, after, count, show_excluded)
     return Listing(ticks, load_zone(spec.time_zone), jittered, show_excluded)

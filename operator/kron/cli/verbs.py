@@ -27,13 +27,15 @@ from kron.cli.actions import (
     trigger_action,
 )
 from kron.cli.actions import ref as _ref
-from kron.cli.cluster import Object, TaskApi, get_task, patch_task, run_verb
+from kron.cli.calendar import calendar_state
+from kron.cli.cluster import Object, TaskApi, get_calendars, get_task, patch_task, run_verb
 from kron.cli.errors import CliError, UsageError
 from kron.cli.local import NextRequest, note, print_listing, write_lines
 from kron.cli.manifest import first_problem, parse_task
 from kron.cli.render import history_lines, status_lines
 from kron.cli.timefmt import display_zone, format_datetime
 from kron.cli.upcoming import task_times
+from kron.planner import CalendarState
 from kron.schedule import ScheduleError, load_zone
 
 
@@ -49,6 +51,12 @@ def _status(obj: Object, name: str) -> ScheduledTaskStatus | None:
         return ScheduledTaskStatus.from_api(raw)
     except ValidationError as err:
         raise CliError(f"{_ref(name)}: status.{first_problem(err)}") from None
+
+
+async def _calendars(api: TaskApi, namespace: str, task: ScheduledTask) -> dict[str, CalendarState]:
+    """The task's Calendars from the cluster, read as the operator reads them."""
+    objects = await get_calendars(api, namespace, task.spec.calendar_names)
+    return {name: calendar_state(obj) for name, obj in objects.items()}
 
 
 def _valid_task(obj: Object, name: str) -> ScheduledTask:
@@ -87,9 +95,15 @@ def next_task_command(args: argparse.Namespace, request: NextRequest) -> int:
             if task.status is None or not task.status.upcoming_schedule_times:
                 note(prog, "computed from the spec: the operator has not reported upcoming times")
         after = request.after if request.after is not None else int(now // 1)
+        calendars = await _calendars(api, namespace, task)
         try:
             listing = task_times(
-                spec, task.metadata.uid, after, request.count, show_excluded=args.show_excluded
+                spec,
+                task.metadata.uid,
+                after,
+                request.count,
+                show_excluded=args.show_excluded,
+                calendars=calendars,
             )
         except ScheduleError as err:
             raise CliError(f"{_ref(name)}: {err}") from None
@@ -151,7 +165,10 @@ def backfill_command(args: argparse.Namespace) -> int:
 
     async def verb(api: TaskApi, namespace: str) -> int:
         obj = await get_task(api, namespace, name)
-        return await _apply(api, namespace, backfill_action(obj, name, start, end, clock.now()))
+        calendars = await _calendars(api, namespace, _valid_task(obj, name))
+        return await _apply(
+            api, namespace, backfill_action(obj, name, start, end, clock.now(), calendars=calendars)
+        )
 
     return run_verb(args, name, verb)
 

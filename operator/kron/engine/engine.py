@@ -21,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kron.api import RunKind
+from kron.engine import gauges
+from kron.engine.calendars import CalendarIndex
 from kron.engine.events import EventRecorder
 from kron.engine.executor import Executor, backoff
 from kron.engine.faults import Faults, Stage, retry_delay
@@ -31,13 +33,12 @@ from kron.engine.pool import Lane, WorkPool
 from kron.engine.runwatch import RunWatches
 from kron.engine.takeover import first_plan_at
 from kron.engine.timers import Timers
-from kron.k8s.api import ApiError, KubeApi, task_path
+from kron.k8s.api import ApiError, KubeApi, calendar_path, task_path
 from kron.metrics import Metrics
 from kron.planner import (
     ObservedRun,
     Plan,
     Reason,
-    RunPhase,
     TaskInput,
     internal_error_plan,
     invalid_plan,
@@ -82,6 +83,7 @@ class Engine:
         self.settings = settings
         self.clock = clock
         self.faults = Faults(metrics)
+        self.calendars = CalendarIndex(self)
         self.index = TaskIndex(self)
         self.tasks: dict[str, TaskEntry] = self.index.tasks
         self.run_watches = RunWatches(watch_api or api, self.index, settings)
@@ -162,6 +164,7 @@ class Engine:
                 log.warning("could not load the index (retrying in %.1fs): %s", delay, err)
                 self.tasks.clear()
                 self.index.orphans.clear()
+                self.calendars.clear()
                 self.heartbeat = time.monotonic()  # alive: retrying is progress
                 await asyncio.sleep(delay)
                 attempt += 1
@@ -173,7 +176,7 @@ class Engine:
             return
 
     async def _load(self) -> None:
-        """Every run, then every task, before planning anything.
+        """Every run, then every calendar and task, before planning anything.
 
         Runs first: a run deleted before this list was only deleted after the
         status recording it was written, so the task list that follows shows it.
@@ -182,6 +185,9 @@ class Engine:
         await self.run_watches.list()
         scopes: list[str | None] = list(self.settings.namespaces) or [None]
         for namespace in scopes:
+            async for page in self.api.list_pages(calendar_path(namespace)):
+                for item in page.items:
+                    self.calendars.observe(None, item)
             async for page in self.api.list_pages(task_path(namespace)):
                 for item in page.items:
                     self.observe_task(None, item)
@@ -334,6 +340,7 @@ class Engine:
                 failures=tuple(entry.failures),
                 resumed_at=resumed_at,
                 tombstone=entry.tombstone,
+                calendars=self.calendars.view(entry.ref.namespace, spec.calendar_names),
                 look_ahead=look_ahead,
             ),
             now,
@@ -385,15 +392,4 @@ class Engine:
     # -- gauges --
 
     def refresh_gauges(self) -> None:
-        states: dict[str, int] = {}
-        active = 0
-        for entry in self.tasks.values():
-            state = entry.ready_reason
-            states[state] = states.get(state, 0) + 1
-            active += sum(1 for r in entry.runs.values() if r.phase is RunPhase.ACTIVE)
-        self.metrics.tasks.clear()
-        for state, n in states.items():
-            self.metrics.tasks.labels(state).set(n)
-        self.metrics.active_runs.set(active)
-        self.metrics.queue_depth.labels("due").set(self.timers.count_due(self.clock()))
-        self.pool.refresh_gauges()
+        gauges.refresh(self.metrics, self.tasks.values(), self.timers, self.pool, self.clock())

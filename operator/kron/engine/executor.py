@@ -133,7 +133,12 @@ class Executor:
             return
         now = self._clock()
         self._metrics.fired(
-            entry.ref.namespace, entry.ref.name, str(create.trigger), now - create.fire_at, now
+            entry.ref.namespace,
+            entry.ref.name,
+            str(create.trigger),
+            now - create.fire_at,
+            now,
+            retry=create.attempt > 0,
         )
         self._engine.observe_run(kind, "ADDED", obj)
         self._events.record(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -68,6 +69,14 @@ PENDING = "Pending"
 """The gauges' state of a task kron has not planned yet."""
 
 
+def _overdue(status: ScheduledTaskStatus) -> float | None:
+    """The last success's Unix time (0.0: never) when the task is overdue, else None."""
+    if not any(c.type == "Overdue" and c.status == "True" for c in status.conditions):
+        return None
+    last = status.last_successful_time
+    return last.timestamp() if last is not None else 0.0
+
+
 @dataclass(slots=True)
 class TaskEntry:
     ref: TaskRef
@@ -88,6 +97,8 @@ class TaskEntry:
     canonical JSON; None while it is the persisted one."""
     ready_reason: str = PENDING
     """The Ready condition's reason in the intended status (for the gauges)."""
+    overdue: float | None = None
+    """While the intended status says Overdue=True: when a run last succeeded (0: never)."""
     version: int = 0
     """Bumped each time `status` changes."""
     written: int = 0
@@ -177,6 +188,7 @@ class TaskEntry:
         intended = encode(value.to_api())
         self._intended = None if intended == self._persisted else intended
         self.ready_reason = ready_reason(value) or PENDING
+        self.overdue = _overdue(value)
 
     def intended_api(self) -> dict[str, Any]:
         """The intended status as the API server takes it (a fresh dict)."""
@@ -189,9 +201,9 @@ class TaskEntry:
         every status made loading 100,000 tasks take minutes); a status this kron
         cannot read is replaced by an empty one at the next plan."""
         self._intended = None
-        self.ready_reason = raw_ready_reason(
-            raw if raw is not None else json.loads(self._persisted)
-        )
+        document = raw if raw is not None else json.loads(self._persisted)
+        self.ready_reason = raw_ready_reason(document)
+        self.overdue = raw_overdue(document)
 
 
 def raw_ready_reason(status: object) -> str:
@@ -202,3 +214,21 @@ def raw_ready_reason(status: object) -> str:
             reason = condition.get("reason")
             return reason if isinstance(reason, str) and reason else PENDING
     return PENDING
+
+
+def raw_overdue(status: object) -> float | None:
+    """`TaskEntry.overdue` from a status as the server stores it (None unless Overdue=True)."""
+    if not isinstance(status, dict):
+        return None
+    conditions = status.get("conditions")
+    overdue = any(
+        isinstance(c, dict) and c.get("type") == "Overdue" and c.get("status") == "True"
+        for c in (conditions if isinstance(conditions, list) else ())
+    )
+    if not overdue:
+        return None
+    last = status.get("lastSuccessfulTime")
+    try:
+        return datetime.fromisoformat(last).timestamp() if isinstance(last, str) else 0.0
+    except ValueError:
+        return 0.0

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from kron.api import RunKind
 from kron.api.constants import GROUP
+from kron.engine.calendars import CalendarIndex
 from kron.engine.events import EventRecorder
 from kron.engine.faults import Faults, Stage
 from kron.engine.index import TaskEntry, encode, resource_version
@@ -45,6 +46,7 @@ class IndexOwner(Protocol):
     faults: Faults
     timers: Timers
     events: EventRecorder
+    calendars: CalendarIndex
     clock: Callable[[], float]
 
     @property
@@ -132,6 +134,8 @@ class TaskIndex:
         entry.invalid = reading.invalid
         entry.reserved = reading.reserved or None
         entry.set_spec(reading.spec, raw if isinstance(raw, dict) else {})
+        names = reading.spec.calendar_names if reading.spec is not None else ()
+        self._owner.calendars.track(entry.ref.uid, entry.ref.namespace, names)
 
     def _index_failed(self, obj: dict[str, Any], err: Exception) -> None:
         meta = obj.get("metadata") if isinstance(obj, dict) else None
@@ -250,6 +254,7 @@ class TaskIndex:
 
     def forget(self, uid: str) -> None:
         self.tasks.pop(uid, None)
+        self._owner.calendars.untrack(uid)
         self.orphans.forget(uid)
         self._owner.timers.cancel(uid)
         self._owner.events.forget(uid)

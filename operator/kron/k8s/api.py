@@ -24,7 +24,7 @@ from kubernetes.aio import config as kconfig
 from yarl import URL
 
 from kron.api import RunKind
-from kron.api.constants import GROUP, PLURAL, VERSION
+from kron.api.constants import CALENDAR_PLURAL, GROUP, PLURAL, VERSION
 
 Object = dict[str, Any]
 RequestObserver = Callable[[str, str, int, float], None]
@@ -94,6 +94,13 @@ def task_path(namespace: str | None, name: str | None = None) -> str:
         return f"/apis/{GROUP}/{VERSION}/{PLURAL}"
     base = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}"
     return f"{base}/{name}" if name else base
+
+
+def calendar_path(namespace: str | None) -> str:
+    """Calendars of `namespace` (None: of every namespace)."""
+    if namespace is None:
+        return f"/apis/{GROUP}/{VERSION}/{CALENDAR_PLURAL}"
+    return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{CALENDAR_PLURAL}"
 
 
 def lease_path(namespace: str, name: str | None = None) -> str:

@@ -13,8 +13,8 @@ run of task T only when
   `CLOCK_SKEW`), `kron.dev/attempt` a small non-negative integer,
   `kron.dev/trigger` one of kron's triggers;
 - its name is the one kron gives that tick (`<task>-<nominal>[-r<attempt>]`, or a
-  manual run's `<task>-m<hash>`), so annotations cannot claim a tick the name does
-  not carry.
+  manual run's `<task>-m<hash>[-r<attempt>]`), so annotations cannot claim a tick the
+  name does not carry.
 
 Anything else is not a run: the engine ignores it, with a metric and a throttled
 log line, and it never moves a task's cursor.
@@ -166,7 +166,7 @@ _TRIGGERS: Final = frozenset(str(t) for t in Trigger)
 def _named_for(task: str, name: str, nominal: int, attempt: int, trigger: Trigger) -> bool:
     try:
         if trigger is Trigger.MANUAL:
-            return attempt == 0 and is_manual_run_name(task, name)
+            return is_manual_run_name(task, name, attempt)
         return name == run_name(task, nominal, attempt)
     except ValueError:
         return False

@@ -5,8 +5,9 @@ and never reads the clock; the engine feeds it observations and executes its pla
 """
 
 from kron.planner.conditions import Reason
-from kron.planner.plan import plan, schedule_fingerprint, timeline_for
+from kron.planner.plan import plan
 from kron.planner.records import (
+    CalendarState,
     CreateFailure,
     CreateRun,
     DeleteReason,
@@ -19,10 +20,19 @@ from kron.planner.records import (
     TaskEvent,
     TaskInput,
 )
+from kron.planner.timelines import (
+    CalendarError,
+    calendar_days,
+    day_rule,
+    schedule_fingerprint,
+    timeline_for,
+)
 from kron.planner.unplannable import UNPLANNABLE, internal_error_plan, invalid_plan
 
 __all__ = [
     "UNPLANNABLE",
+    "CalendarError",
+    "CalendarState",
     "CreateFailure",
     "CreateRun",
     "DeleteReason",
@@ -35,6 +45,8 @@ __all__ = [
     "RunPhase",
     "TaskEvent",
     "TaskInput",
+    "calendar_days",
+    "day_rule",
     "internal_error_plan",
     "invalid_plan",
     "plan",

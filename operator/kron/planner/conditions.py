@@ -13,6 +13,8 @@ from kron.api import Condition, ConditionStatus, ScheduledTaskStatus
 
 READY = "Ready"
 DEGRADED = "Degraded"
+OVERDUE = "Overdue"
+"""With successDeadlineSeconds: True while no run succeeded in time after a due tick."""
 STALLED = "Stalled"
 """kstatus' convention (Flux, kpt, cli-utils): True means the task cannot make progress
 until someone changes it (an unusable spec, or stopped after too many failures), which
@@ -35,6 +37,14 @@ class Reason:
     FIRING = "Firing"
     INTERNAL_ERROR = "InternalError"
     """kron failed while indexing, planning or recording the task (it retries)."""
+    CALENDAR_NOT_FOUND = "CalendarNotFound"
+    INVALID_CALENDAR = "InvalidCalendar"
+    SUCCESS_DEADLINE_EXCEEDED = "SuccessDeadlineExceeded"
+    WITHIN_DEADLINE = "WithinDeadline"
+
+
+def remove_condition(status: ScheduledTaskStatus, type_: str) -> None:
+    status.conditions = [c for c in status.conditions if c.type != type_]
 
 
 def get_condition(status: ScheduledTaskStatus, type_: str) -> Condition | None:

@@ -54,6 +54,8 @@ class Pass:
     runs: dict[str, ObservedRun] = field(default_factory=dict)
     active: dict[str, ObservedRun] = field(default_factory=dict)
     """Runs that count as running: unfinished, not being deleted, or created in this pass."""
+    overdue_at: float | None = None
+    """When the task becomes overdue, if that is still to come (a wake time)."""
 
     @property
     def spec(self) -> ScheduledTaskSpec:
@@ -159,7 +161,7 @@ class Pass:
             in_flight=True,
         )
         self.count("fired", str(trigger))
-        if trigger is Trigger.RETRY:
+        if attempt > 0:
             self.count("retried", str(trigger))
         return True
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from kron.api import ConcurrencyPolicy, RunResult, Trigger
 from kron.api.constants import MAX_HISTORY
+from kron.planner import overdue, runlimit
 from kron.planner.conditions import Reason, ready_reason
 from kron.planner.context import Pass
 from kron.planner.records import EventType
@@ -82,6 +83,7 @@ def start_due(p: Pass) -> None:
             f"Missed {more}{len(missed)} tick(s) from {rfc3339(missed[0].tick.nominal)} "
             f"to {rfc3339(missed[-1].tick.nominal)}",
         )
+    overdue.note_due(p, [d.tick.fire_at for d in selection.start + selection.missed])
     starts = selection.start
     if p.spec.concurrency_policy is ConcurrencyPolicy.REPLACE and len(starts) > 1:
         # Starting several ticks in one pass only to replace each by the next is
@@ -95,6 +97,17 @@ def start_due(p: Pass) -> None:
                 message="Replace: a newer tick was due in the same pass",
             )
         starts = starts[-1:]
+    left = runlimit.left(p)
+    if left is not None and len(starts) > left:
+        for due in starts[left:]:
+            p.count("skipped", "MaxRuns")
+            p.history(
+                RunResult.SKIPPED,
+                due.tick.nominal,
+                trigger=due.trigger,
+                message=f"maxRuns={p.spec.max_runs}: the last allowed run started before it",
+            )
+        starts = starts[:left]
     for due in starts:
         name = run_name(p.task.name, due.tick.nominal)
         if name in p.runs:

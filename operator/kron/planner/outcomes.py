@@ -8,17 +8,43 @@ resets the failure streak; a failure either schedules a schedule-level retry
 
 from __future__ import annotations
 
-from kron.api import ConditionStatus, PendingReason, PendingRun, RunResult, Trigger
+from kron.api import ConditionStatus, PendingReason, PendingRun, RetryPolicy, RunResult, Trigger
 from kron.api.constants import MAX_PENDING
 from kron.planner.conditions import Reason
 from kron.planner.context import Pass
 from kron.planner.records import EventType, FailureKind, ObservedRun, RunPhase
 from kron.planner.timeutil import rfc3339, to_time
+from kron.schedule import manual_retry_name, run_name
 
-RETRYABLE_TRIGGERS = frozenset(
-    {Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.BACKFILL, Trigger.RETRY}
-)
-"""Manual runs are not retried: whoever triggered one can trigger it again."""
+STREAM_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.RETRY})
+"""Runs of the schedule's own ticks: their retries carry trigger `retry`. A retry of a
+manual or backfill run keeps that trigger (with attempt >= 1), so it never moves the
+schedule's cursor and `stopAtNextSchedule` counts from when it started."""
+
+
+def retryable(policy: RetryPolicy, trigger: Trigger) -> bool:
+    """Whether a failed run of `trigger` is retried under `policy` (manual runs unless
+    `retryManualRuns: false`; every other trigger always)."""
+    return trigger is not Trigger.MANUAL or policy.retry_manual_runs is not False
+
+
+def retry_trigger(trigger: Trigger) -> Trigger:
+    return Trigger.RETRY if trigger in STREAM_TRIGGERS else trigger
+
+
+def retry_name(task: str, failed: ObservedRun, attempt: int) -> str | None:
+    """The name retry `attempt` of `failed` gets when it is not `<task>-<nominal>-r<n>`."""
+    if failed.trigger is Trigger.MANUAL:
+        return manual_retry_name(task, failed.name, attempt)
+    return None
+
+
+def retried_name(task: str, entry: PendingRun) -> str:
+    """The run whose failure the pending retry `entry` was for."""
+    nominal = int(entry.scheduled_time.timestamp())
+    if entry.trigger is Trigger.MANUAL and entry.name is not None:
+        return manual_retry_name(task, entry.name, entry.attempt - 1)
+    return run_name(task, nominal, entry.attempt - 1)
 
 
 def absorb_create_failures(p: Pass) -> set[str]:
@@ -149,7 +175,7 @@ def _failed(p: Pass, run: ObservedRun, *, may_retry: bool = True) -> None:
     if (
         may_retry
         and policy is not None
-        and run.trigger in RETRYABLE_TRIGGERS
+        and retryable(policy, run.trigger)
         and run.attempt < policy.max_retries
     ):
         if len(p.status.pending) >= MAX_PENDING:
@@ -161,11 +187,12 @@ def _failed(p: Pass, run: ObservedRun, *, may_retry: bool = True) -> None:
         if not_after is None or not_before < not_after:
             p.status.pending.append(
                 PendingRun(
+                    name=retry_name(p.task.name, run, run.attempt + 1),
                     scheduled_time=to_time(run.nominal),
                     attempt=run.attempt + 1,
                     not_before=to_time(not_before),
                     not_after=to_time(not_after) if not_after is not None else None,
-                    trigger=Trigger.RETRY,
+                    trigger=retry_trigger(run.trigger),
                     reason=PendingReason.RETRY,
                 )
             )
@@ -184,7 +211,8 @@ def _failed(p: Pass, run: ObservedRun, *, may_retry: bool = True) -> None:
 
 def _retry_limit(p: Pass, run: ObservedRun) -> float | None:
     """`stopAtNextSchedule`: no retry starts after the tick that follows the failed
-    one. For backfill runs (old nominal times) the tick that follows their start."""
+    one. For backfill runs and their retries (old nominal times) the tick that
+    follows their start."""
     base = run.nominal
     if run.trigger is Trigger.BACKFILL:
         base = int(run.created if run.created is not None else p.now)

@@ -10,87 +10,30 @@ rebuilt from the runs themselves, and run names are the idempotency keys.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-
-from kron.api import (
-    ActiveRun,
-    ConcurrencyPolicy,
-    ConditionStatus,
-    PendingReason,
-    PendingRun,
-    RunResult,
-    ScheduledTaskSpec,
-    Trigger,
-)
-from kron.api.constants import MAX_UPCOMING
-from kron.planner import outcomes, requests
+from kron.api import ConcurrencyPolicy, PendingReason, RunResult, Trigger
+from kron.planner import outcomes, overdue, requests, runlimit
 from kron.planner.budget import Budget
-from kron.planner.conditions import (
-    DEGRADED,
-    READY,
-    STALLED,
-    Reason,
-    get_condition,
-    ready_reason,
-    set_condition,
-)
+from kron.planner.conditions import Reason, ready_reason
 from kron.planner.context import Pass
 from kron.planner.due import skip_held_backlog, start_due
-from kron.planner.records import (
-    DeleteReason,
-    DeleteRun,
-    EventType,
-    Plan,
-    RunPhase,
-    TaskInput,
-)
+from kron.planner.finish import DEFER_SECONDS, finish, not_before
+from kron.planner.records import DeleteReason, DeleteRun, EventType, Plan, RunPhase, TaskInput
 from kron.planner.statuses import bound_status, copy_status
+from kron.planner.timelines import schedule_fingerprint, timeline_for
 from kron.planner.timeutil import rfc3339, to_int_seconds, to_time
-from kron.planner.unplannable import error_reason, invalid_plan
-from kron.schedule import ScheduleError, Timeline, compile_timeline, run_name
+from kron.planner.unplannable import INVALID_REASONS, error_reason, invalid_plan
+from kron.schedule import ScheduleError, run_name
 
 SCHEDULED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.RETRY})
 """Runs whose nominal time belongs to the schedule's own stream (the cursor)."""
 HELD_REASONS = frozenset({Reason.SUSPENDED, Reason.TOO_MANY_FAILURES})
-DEFER_SECONDS = 1.0
-"""Pause before a pass continues work its predecessor's budget cut short."""
-INVALID_REASONS = frozenset(
-    {Reason.INVALID_SCHEDULE, Reason.INVALID_TIME_ZONE, Reason.INVALID_SPEC}
-)
-
-
-def schedule_fingerprint(spec: ScheduledTaskSpec) -> str:
-    """A digest of the fields that define the fire times; a change re-plans from now."""
-    fields = {
-        "schedules": spec.expressions,
-        "timeZone": spec.time_zone,
-        "startTime": spec.start_time.isoformat() if spec.start_time else None,
-        "endTime": spec.end_time.isoformat() if spec.end_time else None,
-        "exclude": list(spec.exclude_schedules or ()),
-        "jitter": spec.jitter_seconds,
-    }
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def timeline_for(spec: ScheduledTaskSpec, uid: str) -> Timeline:
-    """The task's fire times; raises ScheduleError / TimeZoneError."""
-    return compile_timeline(
-        schedules=spec.expressions,
-        time_zone=spec.time_zone,
-        start=math.ceil(spec.start_time.timestamp()) if spec.start_time else None,
-        end=math.floor(spec.end_time.timestamp()) if spec.end_time else None,
-        exclude=spec.exclude_schedules or (),
-        jitter_seconds=spec.jitter_seconds,
-        jitter_seed=uid,
-    )
+__all__ = ["DEFER_SECONDS", "SCHEDULED_TRIGGERS", "plan"]
 
 
 def plan(task: TaskInput, now: float, budget: Budget | None = None) -> Plan:
     """Decide what to do for `task` at `now`, within `budget` (default: PASS_STEPS)."""
     try:
-        timeline = timeline_for(task.spec, task.uid)
+        timeline = timeline_for(task.spec, task.uid, task.calendars)
     except ScheduleError as err:
         return invalid_plan(task.status, task.generation, error_reason(err), str(err), now)
 
@@ -123,12 +66,14 @@ def plan(task: TaskInput, now: float, budget: Budget | None = None) -> Plan:
     recorded = outcomes.absorb_create_failures(p)
     outcomes.absorb_finished(p, recorded)
     requests.handle_resume(p)
+    runlimit.count_confirmed(p)
 
     held = _held(p)
     if held is None:
         if was_held:
             skip_held_backlog(p)
-        start_due(p)
+        if not runlimit.reached(p):
+            start_due(p)
         _pending(p)
     else:
         _drop_queued(p, held)
@@ -137,7 +82,8 @@ def plan(task: TaskInput, now: float, budget: Budget | None = None) -> Plan:
     requests.handle_run_now(p)
     requests.handle_backfill(p)
     _cleanup(p)
-    _finish(p, held)
+    overdue.evaluate(p, held)
+    finish(p, held)
     bound_status(status)
     return p.plan
 
@@ -191,7 +137,7 @@ def _held(p: Pass) -> str | None:
 def _pending(p: Pass) -> None:
     """Start queued ticks and retries whose time came; drop those past their limit."""
     newest = _newest_started(p)
-    for entry in sorted(p.status.pending, key=lambda e: _not_before(e, p.now)):
+    for entry in sorted(p.status.pending, key=lambda e: not_before(e, p.now)):
         nominal = to_int_seconds(entry.scheduled_time)
         if entry.reason is PendingReason.RETRY and newest is not None and nominal < newest:
             # Replace: a newer tick's run exists, so a retry of an older tick is
@@ -211,7 +157,7 @@ def _pending(p: Pass) -> None:
             if entry.reason is PendingReason.RETRY:
                 outcomes.final_failure(
                     p,
-                    run_name(p.task.name, nominal, entry.attempt - 1),
+                    outcomes.retried_name(p.task.name, entry),
                     f"retry {entry.attempt} dropped: the next scheduled tick came first",
                     at=p.now,
                 )
@@ -225,7 +171,7 @@ def _pending(p: Pass) -> None:
                 )
                 p.event(EventType.WARNING, "Missed", f"Queued tick of {rfc3339(nominal)} expired")
             continue
-        if p.now < _not_before(entry, p.now):
+        if p.now < not_before(entry, p.now):
             continue
         waits_for_active = entry.reason is PendingReason.QUEUED or p.spec.concurrency_policy in (
             ConcurrencyPolicy.FORBID,
@@ -243,7 +189,7 @@ def _pending(p: Pass) -> None:
             nominal,
             attempt=attempt,
             trigger=entry.trigger,
-            fire_at=_not_before(entry, p.now),
+            fire_at=not_before(entry, p.now),
             expires_at=entry.not_after.timestamp() if entry.not_after else None,
         )
 
@@ -258,10 +204,6 @@ def _newest_started(p: Pass) -> int | None:
         if run.trigger in (Trigger.SCHEDULE, Trigger.CATCH_UP) and run.attempt == 0
     ]
     return max(started, default=None)
-
-
-def _not_before(entry: PendingRun, now: float) -> float:
-    return entry.not_before.timestamp() if entry.not_before is not None else now
 
 
 def _drop_queued(p: Pass, why: str) -> None:
@@ -296,117 +238,3 @@ def _cleanup(p: Pass) -> None:
         p.plan.cleanup.extend(
             DeleteRun(r.name, r.kind, r.uid, DeleteReason.HISTORY_LIMIT) for r in runs[keep:]
         )
-
-
-def _finish(p: Pass, held: str | None) -> None:
-    status, spec = p.status, p.spec
-    status.active = [
-        ActiveRun(
-            name=run.name,
-            kind=run.kind,
-            uid=run.uid or None,
-            scheduled_time=to_time(run.nominal),
-            attempt=run.attempt,
-        )
-        for run in sorted(p.active.values(), key=lambda r: (r.nominal, r.name))
-    ]
-    nxt = None if held else p.timeline.next_tick(p.cursor)
-    completed = (
-        held is None
-        and nxt is None
-        and not p.active
-        and not status.pending
-        and status.handled_requests.backfill_cursor is None
-    )
-    if held:
-        status.upcoming_schedule_times = []
-    elif p.task.look_ahead:
-        upcoming = p.timeline.upcoming(p.cursor, MAX_UPCOMING, stop=p.budget.out_of_time)
-        if p.budget.exhausted:
-            p.plan.deferred = True  # a later pass, with warmer caches, completes the list
-        status.upcoming_schedule_times = [to_time(t.fire_at) for t in upcoming]
-    upcoming_times = status.upcoming_schedule_times
-    status.next_schedule_time = upcoming_times[0] if upcoming_times else None
-    status.schedule_summary = spec.schedule_summary()
-
-    now, gen = to_time(p.now), p.task.generation
-    if held == Reason.TOO_MANY_FAILURES:
-        set_condition(
-            status,
-            READY,
-            ConditionStatus.FALSE,
-            Reason.TOO_MANY_FAILURES,
-            f"{status.consecutive_failures} consecutive runs failed "
-            f"(suspendAfterFailures={spec.suspend_after_failures}); change the spec or set "
-            "a new kron.dev/resume value to fire again",
-            now=now,
-            generation=gen,
-        )
-    elif held == Reason.SUSPENDED:
-        set_condition(
-            status,
-            READY,
-            ConditionStatus.TRUE,
-            Reason.SUSPENDED,
-            "spec.suspend is true",
-            now=now,
-            generation=gen,
-        )
-    elif completed:
-        set_condition(
-            status,
-            READY,
-            ConditionStatus.TRUE,
-            Reason.COMPLETED,
-            "no fire times remain",
-            now=now,
-            generation=gen,
-        )
-    else:
-        set_condition(
-            status,
-            READY,
-            ConditionStatus.TRUE,
-            Reason.SCHEDULED,
-            "schedule is valid; the next fire time is in status.nextScheduleTime",
-            now=now,
-            generation=gen,
-        )
-    stalled = held == Reason.TOO_MANY_FAILURES
-    set_condition(
-        status,
-        STALLED,
-        ConditionStatus.TRUE if stalled else ConditionStatus.FALSE,
-        Reason.TOO_MANY_FAILURES if stalled else Reason.FIRING,
-        "stopped until the spec changes or kron.dev/resume gets a new value"
-        if stalled
-        else "the schedule is being followed",
-        now=now,
-        generation=gen,
-    )
-    if get_condition(status, DEGRADED) is None:
-        set_condition(
-            status,
-            DEGRADED,
-            ConditionStatus.FALSE,
-            Reason.RUN_SUCCEEDED,
-            "no run has failed",
-            now=now,
-            generation=gen,
-        )
-
-    wakes: list[float] = []
-    if nxt is not None:
-        wakes.append(nxt.fire_at)
-    for entry in status.pending:
-        if entry.not_after is not None:
-            wakes.append(entry.not_after.timestamp())
-        # A pending entry whose time came but which waits for an active run needs
-        # no timer: that run's completion arrives as an event.
-        if held is None and _not_before(entry, p.now) > p.now:
-            wakes.append(_not_before(entry, p.now))
-    if requests.backfill_waiting(p):
-        wakes.append(p.now)
-    if p.plan.deferred:
-        wakes.append(p.now + DEFER_SECONDS)  # the engine backs off further if it recurs
-    p.plan.wake_at = min(wakes) if wakes else None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kron.api import RunKind, ScheduledTaskSpec, ScheduledTaskStatus, Trigger
+from kron.schedule import DaySet
 
 
 class RunPhase(StrEnum):
@@ -76,6 +77,15 @@ class CreateFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class CalendarState:
+    """One Calendar as the engine last read it: its days, or why they cannot be used."""
+
+    days: DaySet | None
+    problem: str = ""
+    """One line saying why the calendar is unusable (its days are then None)."""
+
+
+@dataclass(frozen=True, slots=True)
 class TaskInput:
     """Everything the planner may look at for one task."""
 
@@ -96,6 +106,9 @@ class TaskInput:
     tombstone: int | None = None
     """Newest nominal time of a scheduled run seen deleted (history cleanup), so a
     lagging status never makes a cleaned-up tick look unfired."""
+    calendars: Mapping[str, CalendarState] = field(default_factory=dict)
+    """The Calendars of the task's namespace that its spec names, by name; a name that
+    is absent here does not exist."""
     look_ahead: bool = True
     """Do the work a budget may cut short: the upcoming fire times and counting a new
     backfill. False while that work is backing off after running out of budget: the

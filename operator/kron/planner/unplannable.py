@@ -14,21 +14,28 @@ from kron.api import ConditionStatus, ScheduledTaskStatus
 from kron.planner.conditions import READY, STALLED, Reason, get_condition, set_condition
 from kron.planner.records import EventType, Plan, TaskEvent
 from kron.planner.statuses import bound_status, bounded_message, copy_status
+from kron.planner.timelines import CalendarError
 from kron.planner.timeutil import to_time
 from kron.schedule import ScheduleError, TimeZoneError
 
-UNPLANNABLE = frozenset(
+INVALID_REASONS = frozenset(
     {
         Reason.INVALID_SCHEDULE,
         Reason.INVALID_TIME_ZONE,
         Reason.INVALID_SPEC,
-        Reason.INTERNAL_ERROR,
+        Reason.CALENDAR_NOT_FOUND,
+        Reason.INVALID_CALENDAR,
     }
 )
+"""Ready reasons of a task that cannot be used until someone changes it (or its
+Calendars); fixing it is an edit: no tick at or before the fix fires."""
+UNPLANNABLE = INVALID_REASONS | {Reason.INTERNAL_ERROR}
 """Ready reasons under which kron fires nothing for the task."""
 
 
 def error_reason(error: ScheduleError) -> str:
+    if isinstance(error, CalendarError):
+        return error.condition_reason
     return Reason.INVALID_TIME_ZONE if isinstance(error, TimeZoneError) else Reason.INVALID_SCHEDULE
 
 
@@ -37,7 +44,8 @@ def invalid_plan(
 ) -> Plan:
     """The task's spec cannot be used: say so on Ready and Stalled, fire nothing.
 
-    `reason` is `InvalidSchedule`, `InvalidTimeZone` or `InvalidSpec`.
+    `reason` is `InvalidSchedule`, `InvalidTimeZone`, `InvalidSpec`, `CalendarNotFound`
+    or `InvalidCalendar`.
     """
     return _unplannable(status, generation, reason, message, now, stalled=True)
 

@@ -9,6 +9,7 @@ instant it is relative to), and imports nothing from Kubernetes, kopf, Prometheu
 pydantic or ``kron.api``. Times are ``int`` Unix seconds throughout.
 """
 
+from kron.schedule.days import DayRule, DaySet
 from kron.schedule.errors import ScheduleError, TimeZoneError
 from kron.schedule.expression import (
     AtExpression,
@@ -22,6 +23,7 @@ from kron.schedule.limits import MAX_INSTANT, MIN_INSTANT
 from kron.schedule.names import (
     MAX_RUN_NAME_LENGTH,
     is_manual_run_name,
+    manual_retry_name,
     manual_run_name,
     run_name,
 )
@@ -42,6 +44,8 @@ __all__ = [
     "UPCOMING_SCAN_LIMIT",
     "AtExpression",
     "CronExpression",
+    "DayRule",
+    "DaySet",
     "EveryExpression",
     "Expression",
     "ScheduleError",
@@ -52,6 +56,7 @@ __all__ = [
     "is_manual_run_name",
     "jitter_offset",
     "load_zone",
+    "manual_retry_name",
     "manual_run_name",
     "parse_expression",
     "run_name",

@@ -60,13 +60,28 @@ def manual_run_name(task: str, token: str) -> str:
     return _join(task, "-m" + _sha256_hex(token)[:MANUAL_TOKEN_HASH_LENGTH])
 
 
-def is_manual_run_name(task: str, name: str) -> bool:
-    """Whether `name` has the shape `manual_run_name(task, <some token>)` gives."""
-    suffix_length = 2 + MANUAL_TOKEN_HASH_LENGTH
-    suffix = name[-suffix_length:]
-    if not re.fullmatch(f"-m[0-9a-f]{{{MANUAL_TOKEN_HASH_LENGTH}}}", suffix):
+_MANUAL_SUFFIX = re.compile(f"-m([0-9a-f]{{{MANUAL_TOKEN_HASH_LENGTH}}})(?:-r([1-9][0-9]*))?$")
+
+
+def manual_retry_name(task: str, name: str, attempt: int) -> str:
+    """``<task>-m<hash>-r<attempt>``: retry `attempt` of the manual run `name` (itself a
+    manual run or one of its retries; attempt 0 is the manual run). Distinct from every
+    tick's run and retry (those carry digits where this carries ``m``) and from other
+    tokens' runs (the hash)."""
+    _check_task(task)
+    found = _MANUAL_SUFFIX.search(name)
+    if found is None or attempt < 0:
+        raise ValueError(f"{name!r} is not a manual run of {task!r}, or attempt {attempt} < 0")
+    return _join(task, f"-m{found.group(1)}" + (f"-r{attempt}" if attempt else ""))
+
+
+def is_manual_run_name(task: str, name: str, attempt: int = 0) -> bool:
+    """Whether `name` has the shape `manual_run_name(task, <some token>)` gives (for
+    `attempt` > 0, the shape of that manual run's retry)."""
+    found = _MANUAL_SUFFIX.search(name)
+    if found is None or (int(found.group(2) or 0)) != attempt:
         return False
     try:
-        return _join(task, suffix) == name
+        return _join(task, found.group(0)) == name
     except ValueError:
         return False

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from kron.schedule.days import DayRule
 from kron.schedule.dst import ZonedCron
 from kron.schedule.errors import ScheduleError
 from kron.schedule.expression import AtExpression, EveryExpression, parse_expression
@@ -75,7 +76,7 @@ class Timeline:
         *,
         key: tuple[object, ...],
         sources: Sequence[_Source],
-        exclusions: Sequence[WallPattern],
+        exclusions: Sequence[WallPattern | DayRule],
         table: ZoneTable,
         start: int,
         end: int,
@@ -140,7 +141,7 @@ class Timeline:
 
     # -- ticks -------------------------------------------------------------------------
 
-    def _matching_exclusion(self, wall: int) -> WallPattern | None:
+    def _matching_exclusion(self, wall: int) -> WallPattern | DayRule | None:
         for pattern in self._exclusions:
             if pattern.matches(wall):
                 return pattern
@@ -322,11 +323,13 @@ def compile_timeline(
     exclude: Sequence[str] = (),
     jitter_seconds: int = 0,
     jitter_seed: str = "",
+    days: DayRule | None = None,
 ) -> Timeline:
     """Compile a task's timeline; raises :class:`ScheduleError` / ``TimeZoneError``.
 
-    ``start`` and ``end`` bound an inclusive window (Unix seconds). Cached on its
-    arguments, so calling it on every reconcile is cheap.
+    ``start`` and ``end`` bound an inclusive window (Unix seconds); ``days`` excludes
+    ticks by their wall-clock day (the task's calendars). Cached on its arguments, so
+    calling it on every reconcile is cheap.
     """
     if isinstance(schedules, str) or isinstance(exclude, str):
         raise TypeError("schedules and exclude take sequences of expressions, not a string")
@@ -338,6 +341,7 @@ def compile_timeline(
         exclude=tuple(exclude),
         jitter_seconds=jitter_seconds,
         jitter_seed=jitter_seed,
+        days=days,
     )
 
 
@@ -351,6 +355,7 @@ def _compile(
     exclude: tuple[str, ...],
     jitter_seconds: int,
     jitter_seed: str,
+    days: DayRule | None = None,
 ) -> Timeline:
     if not schedules:
         raise ScheduleError("", None, "at least one schedule is required", label="schedules")
@@ -361,9 +366,11 @@ def _compile(
     table = zone_table(time_zone)
     unique = tuple(dict.fromkeys(schedules))
     sources = [_source(text, time_zone) for text in unique]
-    exclusions = [_exclusion(text) for text in dict.fromkeys(exclude)]
+    exclusions: list[WallPattern | DayRule] = [_exclusion(text) for text in dict.fromkeys(exclude)]
+    if days is not None:
+        exclusions.append(days)
     return Timeline(
-        key=(schedules, time_zone, start, end, exclude, jitter_seconds, jitter_seed),
+        key=(schedules, time_zone, start, end, exclude, jitter_seconds, jitter_seed, days),
         sources=sources,
         exclusions=exclusions,
         table=table,

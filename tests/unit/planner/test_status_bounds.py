@@ -17,13 +17,21 @@ from kron.api.constants import (
     MAX_PENDING,
     MAX_STATUS_BYTES,
 )
-from kron.planner import CreateFailure, FailureKind, RunPhase, plan
+from kron.planner import CalendarState, CreateFailure, FailureKind, RunPhase, plan
 from kron.planner.timeutil import to_time
-from kron.schedule import run_name
+from kron.schedule import DaySet, run_name
 from support.planning import T0, run, spec, task
 
 LONG = "n" * 52  # the longest task name
 HUGE = "\u00e9\n" * 200_000  # two-byte characters and newlines: the worst to encode
+
+
+# The longest calendar names, the most of them: restricted to every day, excluding none.
+CALENDARS = [f"{i:02d}" + "c" * 251 for i in range(16)]
+EVERY_DAY = {
+    name: CalendarState(DaySet([(1, 3_652_059)] if i < 8 else []))
+    for i, name in enumerate(CALENDARS)
+}
 
 
 def test_the_largest_status_stays_under_the_documented_size() -> None:
@@ -32,8 +40,12 @@ def test_the_largest_status_stays_under_the_documented_size() -> None:
         retryPolicy={"maxRetries": 100, "stopAtNextSchedule": False},
         successfulRunsHistoryLimit=100,
         failedRunsHistoryLimit=100,
+        successDeadlineSeconds=1,
+        maxRuns=10**9,
+        restrictToCalendars=CALENDARS[:8],
+        excludeCalendars=CALENDARS[8:],
     )
-    status = plan(task(s, created=T0 - 1), T0 - 0.5).status
+    status = plan(task(s, created=T0 - 1, calendars=EVERY_DAY), T0 - 0.5).status
     names = [run_name(LONG, T0 - 10_000 + i, 99) for i in range(MAX_ACTIVE_RUNS)]
     runs = tuple(run(n, T0 - 10_000 + i, attempt=99) for i, n in enumerate(names))
     status.active = [
@@ -81,6 +93,7 @@ def test_the_largest_status_stays_under_the_documented_size() -> None:
             failures=failures,
             annotations=annotations,
             name=LONG,
+            calendars=EVERY_DAY,
         ),
         T0 + 0.5,
     )
@@ -92,3 +105,11 @@ def test_the_largest_status_stays_under_the_documented_size() -> None:
     assert len(document["active"]) <= MAX_ACTIVE_RUNS
     assert len(document["pending"]) <= MAX_PENDING
     assert size <= MAX_STATUS_BYTES, size
+    assert {c["type"] for c in document["conditions"]} == {
+        "Ready",
+        "Stalled",
+        "Degraded",
+        "Overdue",
+    }
+    ready = next(c for c in document["conditions"] if c["type"] == "Ready")
+    assert ready["reason"] == "Scheduled"

@@ -1,0 +1,152 @@
+"""The end of a planning pass: what the status shows and when to look again.
+
+Active runs, the upcoming fire times (as many as `maxRuns` still allows), the Ready
+and Stalled conditions (Scheduled, Suspended, Completed, TooManyFailures), Degraded's
+initial value, and the wake time: the next tick, the next pending deadline or
+backoff, more backfill, or the instant the task becomes overdue.
+"""
+
+from __future__ import annotations
+
+from kron.api import ActiveRun, ConditionStatus, PendingRun
+from kron.api.constants import MAX_UPCOMING
+from kron.planner import requests, runlimit
+from kron.planner.conditions import (
+    DEGRADED,
+    READY,
+    STALLED,
+    Reason,
+    get_condition,
+    set_condition,
+)
+from kron.planner.context import Pass
+from kron.planner.timeutil import to_time
+
+DEFER_SECONDS = 1.0
+"""Pause before a pass continues work its predecessor's budget cut short."""
+
+
+def not_before(entry: PendingRun, now: float) -> float:
+    """When a pending entry may start (now when it has no backoff)."""
+    return entry.not_before.timestamp() if entry.not_before is not None else now
+
+
+def finish(p: Pass, held: str | None) -> None:
+    """Active runs, upcoming times, conditions and the wake time at the end of a pass."""
+    status, spec = p.status, p.spec
+    status.active = [
+        ActiveRun(
+            name=run.name,
+            kind=run.kind,
+            uid=run.uid or None,
+            scheduled_time=to_time(run.nominal),
+            attempt=run.attempt,
+        )
+        for run in sorted(p.active.values(), key=lambda r: (r.nominal, r.name))
+    ]
+    left = runlimit.left(p)
+    nxt = None if held or left == 0 else p.timeline.next_tick(p.cursor)
+    completed = (
+        held is None
+        and nxt is None
+        and not p.active
+        and not status.pending
+        and status.handled_requests.backfill_cursor is None
+    )
+    count = MAX_UPCOMING if left is None else min(MAX_UPCOMING, left)
+    if held or count == 0:
+        status.upcoming_schedule_times = []
+    elif p.task.look_ahead:
+        upcoming = p.timeline.upcoming(p.cursor, count, stop=p.budget.out_of_time)
+        if p.budget.exhausted:
+            p.plan.deferred = True  # a later pass, with warmer caches, completes the list
+        status.upcoming_schedule_times = [to_time(t.fire_at) for t in upcoming]
+    upcoming_times = status.upcoming_schedule_times
+    status.next_schedule_time = upcoming_times[0] if upcoming_times else None
+    status.schedule_summary = spec.schedule_summary()
+
+    now, gen = to_time(p.now), p.task.generation
+    if held == Reason.TOO_MANY_FAILURES:
+        set_condition(
+            status,
+            READY,
+            ConditionStatus.FALSE,
+            Reason.TOO_MANY_FAILURES,
+            f"{status.consecutive_failures} consecutive runs failed "
+            f"(suspendAfterFailures={spec.suspend_after_failures}); change the spec or set "
+            "a new kron.dev/resume value to fire again",
+            now=now,
+            generation=gen,
+        )
+    elif held == Reason.SUSPENDED:
+        set_condition(
+            status,
+            READY,
+            ConditionStatus.TRUE,
+            Reason.SUSPENDED,
+            "spec.suspend is true",
+            now=now,
+            generation=gen,
+        )
+    elif completed:
+        set_condition(
+            status,
+            READY,
+            ConditionStatus.TRUE,
+            Reason.COMPLETED,
+            "no fire times remain"
+            if left != 0
+            else f"maxRuns={spec.max_runs} scheduled runs have started; none remain",
+            now=now,
+            generation=gen,
+        )
+    else:
+        set_condition(
+            status,
+            READY,
+            ConditionStatus.TRUE,
+            Reason.SCHEDULED,
+            "schedule is valid; the next fire time is in status.nextScheduleTime",
+            now=now,
+            generation=gen,
+        )
+    stalled = held == Reason.TOO_MANY_FAILURES
+    set_condition(
+        status,
+        STALLED,
+        ConditionStatus.TRUE if stalled else ConditionStatus.FALSE,
+        Reason.TOO_MANY_FAILURES if stalled else Reason.FIRING,
+        "stopped until the spec changes or kron.dev/resume gets a new value"
+        if stalled
+        else "the schedule is being followed",
+        now=now,
+        generation=gen,
+    )
+    if get_condition(status, DEGRADED) is None:
+        set_condition(
+            status,
+            DEGRADED,
+            ConditionStatus.FALSE,
+            Reason.RUN_SUCCEEDED,
+            "no run has failed",
+            now=now,
+            generation=gen,
+        )
+
+    wakes: list[float] = []
+    if nxt is not None:
+        wakes.append(nxt.fire_at)
+    for entry in status.pending:
+        if entry.not_after is not None:
+            wakes.append(entry.not_after.timestamp())
+        # A pending entry whose time came but which waits for an active run needs
+        # no timer: that run's completion arrives as an event.
+        if held is None and not_before(entry, p.now) > p.now:
+            wakes.append(not_before(entry, p.now))
+    if requests.backfill_waiting(p):
+        wakes.append(p.now)
+    if p.overdue_at is not None:
+        wakes.append(p.overdue_at)
+    if p.plan.deferred:
+        wakes.append(p.now + DEFER_SECONDS)  # the engine backs off further if it recurs
+    p.plan.wake_at = min(wakes) if wakes else None
