@@ -42,6 +42,8 @@ def first_plan_at(entry: TaskEntry, now: float) -> float:
         return now
     if not _active_still_running(entry, status.get("active")):
         return now
+    if status.get("successDueSince") is not None:
+        return now  # a success deadline may come due before the next fire
     wakes = [parse_time(status.get("nextScheduleTime"))]
     for pending in status.get("pending") or ():
         if not isinstance(pending, dict):

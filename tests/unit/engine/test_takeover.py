@@ -91,3 +91,8 @@ def test_a_recorded_run_that_ended_while_nobody_led_is_planned_now() -> None:
     job["metadata"]["resourceVersion"] = "9"
     e.observe_run(RunKind.JOB, "MODIFIED", job)
     assert first_plan_at(e.tasks[A.uid], T0) == T0
+
+
+def test_a_task_waiting_for_a_success_is_planned_now() -> None:
+    """Its success deadline may come due before its next fire time."""
+    assert first(current(successDueSince=rfc3339(T0 - 600))) == T0
