@@ -1,14 +1,16 @@
 """`make bench` / `python -m bench`: run every phase once and write `.bench/latest.json`.
 
-Profiles (BENCH_PROFILE): `quick` (default, under 20 minutes on 2 cores) and `full`.
+Profiles (BENCH_PROFILE): `quick` (default, about 30 minutes on 2 cores), `full`, and
+`scale` (10,000 then 100,000 tasks, hack/bench/scale.py; about 50 minutes).
 Any profile value can be overridden from the environment:
 
     BENCH_TASKS, BENCH_HERD, BENCH_PERIOD (minutes), BENCH_WARMUP, BENCH_WINDOW,
     BENCH_GRACE (s),
     BENCH_RAW_JOBS, BENCH_WORKERS (kron --workers and the raw client's concurrency),
     BENCH_RUN (noop | pod), BENCH_KRON_FLAGS (extra `kron run` flags),
-    BENCH_PHASES (comma list of: raw, kron-steady, kron-herd, cron-steady, cron-herd,
-    noisy-kron, noisy-cron),
+    BENCH_PHASES (comma list of: raw, kron-steady, kron-herd, kron-herd-unthrottled,
+    kron-shards, cron-steady, cron-herd, noisy-kron, noisy-cron; kron-scale is the
+    scale profile's),
     BENCH_CRON_QPS (comma list of kube-controller-manager QPS values, default "20,<kron qps>"),
     BENCH_OUT (file, default .bench/latest.json), BENCH_CLUSTER (cluster root,
     default .bench/cluster; `shared` uses the repository's .local-cluster),
@@ -49,6 +51,7 @@ from bench.phases import Bench, Config
 from bench.procs import BenchError, Watcher, load_average
 from bench.report import plot, summary_table, update_readme, write_json
 from bench.scale import scale
+from bench.shards import shards
 from kron.k8s.api import KubeApi
 from kron.settings import Settings as KronSettings
 from localcluster.cluster import LocalCluster
@@ -61,6 +64,8 @@ ALL_PHASES = (
     "raw",
     "kron-steady",
     "kron-herd",
+    "kron-herd-unthrottled",
+    "kron-shards",
     "cron-steady",
     "cron-herd",
     "noisy-kron",
@@ -68,6 +73,11 @@ ALL_PHASES = (
     "kron-scale",
 )
 DEFAULT_PHASES = {"scale": "raw,kron-scale"}
+NOT_SETTINGS = ("kubeconfig", "out_dir", "kubectl")
+"""Config fields that are paths on this machine, not settings of the run."""
+UNTHROTTLED = ("--qps", "1000000", "--burst", "1000000")
+"""kron's client rate limit out of the way: the herd then drains at whatever kron's
+CPU and the API server allow (`herd_unthrottled_per_s`)."""
 
 
 @dataclass(frozen=True)
@@ -258,6 +268,7 @@ async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
         kron_flags=kron_flags,
         pyspy=os.environ.get("BENCH_PYSPY", "") == "1",
         grace_s=env_number("BENCH_GRACE", profile.grace),
+        kubectl=cluster.bin_dir / "kubectl",
     )
     started = time.time()
     was_up = bool(cluster.status()["up"])
@@ -280,6 +291,14 @@ async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
         if "kron-herd" in phases:
             results["kron_herd"] = await bench.herd("kron", "kron-herd", None, raw_rate)
             loads["kron-herd"] = list(load_average())
+        if "kron-herd-unthrottled" in phases:
+            results["kron_herd_unthrottled"] = await bench.herd(
+                "kron", "kron-herd-unthrottled", None, raw_rate, UNTHROTTLED
+            )
+            loads["kron-herd-unthrottled"] = list(load_average())
+        if "kron-shards" in phases:
+            results["kron_shards"] = await shards(bench)
+            loads["kron-shards"] = list(load_average())
         if "kron-scale" in phases:
             sizes = [int(v) for v in os.environ.get("BENCH_SCALE_SIZES", "10000,100000").split(",")]
             components = cluster.status()["components"]
@@ -327,7 +346,7 @@ async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
     settings = {
         "profile": profile_name,
         "phases": phases,
-        **{k: v for k, v in asdict(config).items() if k not in ("kubeconfig", "out_dir")},
+        **{k: v for k, v in asdict(config).items() if k not in NOT_SETTINGS},
         "kron_qps": qps,
         "kron_burst": burst,
         "kcm_qps_runs": [{"qps": q, "burst": kcm_burst(q, qps, burst)} for q in cron_qps],

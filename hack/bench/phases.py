@@ -19,12 +19,13 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import workload
+from bench import requests, workload
 from bench.procs import BenchError, Kron, Usage, Watcher, peak_rss_mb, usage
 from bench.stats import Seen, drain_curve, lag_report, percentile, read_rows
 from kron.k8s.api import ApiError, KubeApi
@@ -56,6 +57,8 @@ class Config:
     kron_flags: list[str] = field(default_factory=list)
     pyspy: bool = False
     grace_s: float = 120.0
+    kubectl: Path | None = None
+    """For the API server's own request counters (`bench.requests`)."""
 
 
 @dataclass
@@ -180,26 +183,27 @@ class Bench:
         return read_rows(self.watcher.out, phase=label)
 
     async def subject(
-        self, system: str, label: str, subject_pid: int | None
+        self, system: str, label: str, subject_pid: int | None, flags: tuple[str, ...] = ()
     ) -> tuple[str, Kron | None, int]:
         """A fresh namespace for the phase, and the process measured in it: a kron
-        started (and ready) there, or the kube-controller-manager `subject_pid`."""
+        started (and ready) there, with `flags` after the bench's own, or the
+        kube-controller-manager `subject_pid`."""
         ns = self.namespace(label)
         await self.make_namespace(ns)
         kron = None
         if system == "kron":
-            kron = self.start_kron(ns, label)
+            kron = self.start_kron(ns, label, flags)
             kron.wait_ready()
             subject_pid = kron.pid
         assert subject_pid is not None
         return ns, kron, subject_pid
 
-    def start_kron(self, ns: str, label: str) -> Kron:
+    def start_kron(self, ns: str, label: str, flags: tuple[str, ...] = ()) -> Kron:
         kron = Kron(
             self.c.kubeconfig,
             [ns],
             self.c.out_dir / "logs" / f"kron-{label}.log",
-            flags=["--workers", str(self.c.workers), *self.c.kron_flags],
+            flags=["--workers", str(self.c.workers), *self.c.kron_flags, *flags],
         )
         self.krons.append(kron)
         return kron.start()
@@ -307,10 +311,18 @@ class Bench:
         if kron is not None:
             self.profile(kron, label, c.window_s)
         start = sampler.read()
+        counted = await self.apiserver_requests()
         while time.time() < t1:
             await self.sleep_until(min(t1, time.time() + 1.0), kron)
             sampler.read()
         end = sampler.readings[-1]
+        if counted is not None:
+            owner = "scheduledtasks" if system == "kron" else "cronjobs"
+            after = await self.apiserver_requests()
+            assert after is not None
+            per_fire = requests.per_fire(counted, after, owner)
+        else:
+            per_fire = {}
         expected = {(name, t) for name, slot in slots.items() for t in slot.ticks(t0, t1)}
         grace_end = t1 + min(60 * c.period_min, c.grace_s) + 15
         while time.time() < grace_end:
@@ -332,8 +344,13 @@ class Bench:
             "cpu_share": round((end.cpu_s - start.cpu_s) / max(end.at - start.at, 1e-3), 3),
             "create_s": round(created_s, 1),
             "settle_s": round(backlog_s, 1),
+            **per_fire,
             "lags": report.lags,
         }
+        if per_fire.get("runs_created"):
+            result["cpu_ms_per_run"] = round(
+                (end.cpu_s - start.cpu_s) * 1000 / per_fire["runs_created"], 2
+            )
         if kron is not None:
             result.update(self.kron_counters(kron, label))
             result.update(await self.restart(kron, ns, label))
@@ -342,6 +359,12 @@ class Bench:
         log.info("%s: %s", label, {k: v for k, v in result.items() if k != "lags"})
         await self.cleanup(ns, owners)
         return result
+
+    async def apiserver_requests(self) -> Counter[str] | None:
+        """The API server's request counters now (None without a kubectl)."""
+        if self.c.kubectl is None:
+            return None
+        return await requests.read(self.c.kubectl, self.c.kubeconfig)
 
     async def settle(self, kron: Kron, limit: float = SETTLE_LIMIT_S) -> float:
         """Wait until kron has written the first status of every new task.
@@ -437,10 +460,16 @@ class Bench:
     # -- the herd -------------------------------------------------------------------
 
     async def herd(
-        self, system: str, label: str, subject_pid: int | None, raw_rate: float | None
+        self,
+        system: str,
+        label: str,
+        subject_pid: int | None,
+        raw_rate: float | None,
+        flags: tuple[str, ...] = (),
     ) -> dict[str, Any]:
+        """`flags`: more `kron run` flags (the unthrottled herd lifts the rate limit)."""
         c = self.c
-        ns, kron, subject_pid = await self.subject(system, label, subject_pid)
+        ns, kron, subject_pid = await self.subject(system, label, subject_pid, flags)
         ready_at = time.time() + c.herd / self.create_rate * 1.5 + HERD_MARGIN_S
         instant = math.ceil(ready_at) if system == "kron" else math.ceil(ready_at / 60) * 60
         bodies = []
@@ -465,6 +494,7 @@ class Bench:
         await self.sleep_until(instant - 1, kron)
         if kron is not None:
             self.profile(kron, label, 30)
+        writes_before = kron.metric("kron_status_writes_total") if kron is not None else 0.0
         await self.sleep_until(instant, kron)
         start = sampler.read()
         deadline = instant + max(120.0, c.herd / 4.0)
@@ -473,6 +503,18 @@ class Bench:
             sampler.read()
         end = sampler.read()
         rows = self.rows(label)
+        # CPU per run counts the herd's status writes too (gathered, so they follow).
+        settled = end
+        if kron is not None:
+            try:
+                await self.until(
+                    lambda: kron.metric("kron_status_writes_total") - writes_before >= len(names),
+                    120,
+                    "a status write recording each herd run",
+                )
+            except BenchError as err:
+                log.warning("%s: %s; CPU per run counts what was written", label, err)
+            settled = sampler.read()
         curve = drain_curve(rows, instant)
         names = {r.name for r in rows}
         tasks = {r.task for r in rows}
@@ -488,6 +530,9 @@ class Bench:
             "herd_duplicates": len(rows) - len(names) + (len(names) - len(tasks)),
             "herd_missed": c.herd - len(tasks),
             "herd_cpu_s": round(end.cpu_s - start.cpu_s, 2),
+            "herd_cpu_ms_per_run": round((settled.cpu_s - start.cpu_s) * 1000 / len(names), 2)
+            if names
+            else math.nan,
             "herd_rss_mb": round(max(r.rss_mb for r in sampler.readings), 1),
             "curve": curve,
         }

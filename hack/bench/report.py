@@ -7,6 +7,17 @@ import math
 from pathlib import Path
 from typing import Any
 
+from bench.numbers import fmt, num
+from bench.sections import (
+    SECTIONS,
+    cost_table,
+    measured_sections,
+    requests_goal,
+    scale_goals,
+    scale_table,
+    shards_table,
+)
+
 SAMPLE_KEYS = ("lags", "curve", "b_lags_alone", "b_lags_herd")
 KEYS = (
     "lag_p50_s",
@@ -25,14 +36,13 @@ GOAL_P99_RATIO = 10.0
 GOAL_RSS_MB = 250.0
 GOAL_RSS_TASKS = 10_000
 GOAL_NOISY_RATIO = 2.0
-MAIN_PHASES = frozenset({"raw", "kron-steady", "kron-herd", "cron-steady", "cron-herd"})
+MAIN_PHASES = frozenset(
+    {"raw", "kron-steady", "kron-herd", "kron-herd-unthrottled", "cron-steady", "cron-herd"}
+)
+"""A run of any of these but `raw` rewrites the main section (raw alone, as the scale
+profile runs it for its own ratio, does not)."""
 NOISY_PHASES = frozenset({"noisy-kron", "noisy-cron"})
 NOISY_KEYS = ("noisy_neighbour", "noisy_neighbour_p99_ratio")
-
-
-def _num(value: Any) -> float:
-    """A measurement as a float; missing (None, as JSON stores NaN) is NaN."""
-    return math.nan if value is None else float(value)
 
 
 def _clean(value: Any) -> Any:
@@ -59,6 +69,8 @@ def _system(steady: dict[str, Any], herd: dict[str, Any]) -> dict[str, Any]:
         "missed": steady.get("missed", 0) + herd.get("herd_missed", 0),
         "rss_mb": steady.get("rss_mb", nan),
         "cpu_s": steady.get("cpu_s", nan),
+        "requests_per_fire": steady.get("requests_per_fire", nan),
+        "cpu_ms_per_run": steady.get("cpu_ms_per_run", nan),
     }
     extra_steady = {k: v for k, v in steady.items() if k not in out and k not in SAMPLE_KEYS}
     extra_herd = {k: v for k, v in herd.items() if k not in out and k not in SAMPLE_KEYS}
@@ -72,10 +84,12 @@ def build(measured: dict[str, Any], previous: dict[str, Any] | None = None) -> d
     taken from `previous` (the last document), each keeping its own date and commit."""
     s = measured["settings"]
     ran = set(s.get("phases", MAIN_PHASES | NOISY_PHASES))
-    if previous is None or ran & MAIN_PHASES:
+    if previous is None or ran & (MAIN_PHASES - {"raw"}):
         doc = _main(measured)
     else:
-        doc = {k: v for k, v in previous.items() if k not in (*NOISY_KEYS, "goals")}
+        kept = (*NOISY_KEYS, *SECTIONS, "goals")
+        doc = {k: v for k, v in previous.items() if k not in kept}
+    doc.update(measured_sections(measured, previous))
     doc["noisy_neighbour"] = noisy_section(measured, (previous or {}).get("noisy_neighbour"))
     kron_noisy = doc["noisy_neighbour"].get("kron") or {}
     doc["noisy_neighbour_p99_ratio"] = kron_noisy.get("p99_ratio", math.nan)
@@ -122,6 +136,14 @@ def _main(measured: dict[str, Any]) -> dict[str, Any]:
         doc[key] = _system(r.get(f"cron_steady_qps{q}", {}), r.get(f"cron_herd_qps{q}", {}))
         doc[key]["kcm_qps"] = q
         doc[key]["steady"]["resources_of"] = "kube-controller-manager (all its controllers)"
+    unthrottled = r.get("kron_herd_unthrottled", {})
+    doc["herd_unthrottled_per_s"] = unthrottled.get("herd_rate_per_s", math.nan)
+    doc["kron"]["herd_unthrottled"] = {k: v for k, v in unthrottled.items() if k not in SAMPLE_KEYS}
+    doc["requests_per_fire"] = {
+        key: value["requests_per_fire"]
+        for key, value in doc.items()
+        if isinstance(value, dict) and "requests_per_fire" in value
+    }
     doc["raw"] = r.get("raw", {})
     doc["settings"] = s
     return doc
@@ -129,12 +151,15 @@ def _main(measured: dict[str, Any]) -> dict[str, Any]:
 
 def goals(doc: dict[str, Any], qps_runs: list[int]) -> dict[str, Any]:
     kron = doc["kron"]
-    p99 = _num(kron["lag_p99_s"])
+    p99 = num(kron["lag_p99_s"])
     out: dict[str, Any] = {
         "steady_p99_le_100ms": {"value_s": p99, "met": bool(p99 <= GOAL_P99_S)},
     }
-    rate = _num(kron["herd"].get("herd_rate_per_s"))
-    raw = _num(doc["raw_create_per_s"])
+    # With kron's client rate limit out of the way when that herd ran; else at its QPS.
+    rate = num(doc.get("herd_unthrottled_per_s"))
+    if math.isnan(rate):
+        rate = num(kron["herd"].get("herd_rate_per_s"))
+    raw = num(doc["raw_create_per_s"])
     ratio = rate / raw if raw and not math.isnan(raw) else math.nan
     out["herd_ge_90pct_raw"] = {
         "herd_per_s": rate,
@@ -144,20 +169,22 @@ def goals(doc: dict[str, Any], qps_runs: list[int]) -> dict[str, Any]:
     }
     for i, q in enumerate(qps_runs):
         key = "cronjob" if i == 0 else f"cronjob_qps{q}"
-        theirs = _num(doc[key]["lag_p99_s"])
+        theirs = num(doc[key]["lag_p99_s"])
         times = theirs / p99 if p99 and not math.isnan(p99) else math.nan
         out[f"p99_10x_lower_than_cronjob_qps{q}"] = {
             "ratio": round(times, 1),
             "met": bool(times >= GOAL_P99_RATIO),
         }
-    rss, tasks = _num(kron["rss_mb"]), doc["tasks"]
+    rss, tasks = num(kron["rss_mb"]), doc["tasks"]
     out["rss_le_250mb_at_10k"] = {
         "rss_mb": rss,
         "tasks": tasks,
         "met": bool(rss <= GOAL_RSS_MB) if tasks >= GOAL_RSS_TASKS else None,
         "note": "" if tasks >= GOAL_RSS_TASKS else f"measured at {tasks} tasks, not 10,000",
     }
-    ratio = _num(doc.get("noisy_neighbour_p99_ratio"))
+    out.update(scale_goals(doc.get("scale") or {}))  # the scale profile's, when measured
+    out.update(requests_goal(doc))
+    ratio = num(doc.get("noisy_neighbour_p99_ratio"))
     out["noisy_neighbour_p99_le_2x"] = {
         "ratio": ratio,
         "met": bool(ratio <= GOAL_NOISY_RATIO) if not math.isnan(ratio) else None,
@@ -255,14 +282,6 @@ def _label(name: str, res: dict[str, Any]) -> str:
     return name
 
 
-def _fmt(value: Any, unit: str = "") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.3f}{unit}" if abs(value) < 10 else f"{value:.1f}{unit}"
-    return f"{value}{unit}"
-
-
 def summary_table(doc: dict[str, Any]) -> str:
     systems = [("kron", doc["kron"])] + [
         (f"CronJob, KCM {v['kcm_qps']} QPS", v)
@@ -283,7 +302,7 @@ def summary_table(doc: dict[str, Any]) -> str:
         ("rss_mb", " MB"),
         ("cpu_s", " s"),
     ):
-        rows.append(f"| {key} | " + " | ".join(_fmt(v.get(key), unit) for _, v in systems) + " |")
+        rows.append(f"| {key} | " + " | ".join(fmt(v.get(key), unit) for _, v in systems) + " |")
     return "\n".join(rows)
 
 
@@ -303,7 +322,7 @@ def readme_block(doc: dict[str, Any]) -> str:
         f"`{s.get('command', 'make bench')}` ({s.get('profile', '?')} profile, "
         f"{doc['tasks']} tasks, kron QPS {s.get('kron_qps')}/burst {s.get('kron_burst')}, "
         f"{s.get('elapsed_s', '?')} s in all) on {where}. "
-        f"Raw Job creates through the same client: {_fmt(doc['raw_create_per_s'])}/s.",
+        f"Raw Job creates through the same client: {fmt(doc['raw_create_per_s'])}/s.",
         "",
         summary_table(doc),
         "",
@@ -312,12 +331,17 @@ def readme_block(doc: dict[str, Any]) -> str:
     ]
     for name, goal in doc.get("goals", {}).items():
         shown = {k: v for k, v in goal.items() if k not in ("met", "note")}
-        value = ", ".join(f"{k} {_fmt(v)}" for k, v in shown.items())
+        value = ", ".join(f"{k} {fmt(v)}" for k, v in shown.items())
         met = {True: "yes", False: "no", None: "n/a"}[goal.get("met")]
         lines.append(f"| {name} | {value} | {met} |")
-    noisy = noisy_table(doc.get("noisy_neighbour") or {})
-    if noisy:
-        lines += ["", *noisy]
+    for extra in (
+        cost_table(doc),
+        noisy_table(doc.get("noisy_neighbour") or {}),
+        scale_table(doc.get("scale") or {}),
+        shards_table(doc.get("shards") or {}),
+    ):
+        if extra:
+            lines += ["", *extra]
     return "\n".join(lines)
 
 
@@ -352,7 +376,7 @@ def noisy_table(section: dict[str, Any]) -> list[str]:
         "|---|" + "---|" * len(systems),
     ]
     for title, key, unit in NOISY_ROWS:
-        values = " | ".join(_fmt(v.get(key), unit) for _, v in systems)
+        values = " | ".join(fmt(v.get(key), unit) for _, v in systems)
         lines.append(f"| {title} | {values} |")
     stamps = []
     for _, v in systems:

@@ -184,9 +184,7 @@ async def window(
         for key in sorted(set(after) | set(before))
         if key != "fires" and after.get(key, 0.0) > before.get(key, 0.0)
     }
-    fire_path = sum(
-        v for k, v in verbs.items() if k in ("POST jobs", "PATCH scheduledtasks/status")
-    )
+    fire_path = sum(v for k, v in verbs.items() if k in FIRE_PATH)
     return {
         "fires_per_s": round(len(expected) / WINDOW_S, 1),
         "lag_p50_s": round(percentile(report.lags, 50), 3),
