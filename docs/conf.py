@@ -28,6 +28,9 @@ exclude_patterns = ["_build"]
 # links work both in the site and on the code host.
 myst_heading_anchors = 4
 
+# Command lines are quoted in running text too: keep `--flag` and 'quotes' as written.
+smartquotes = False
+
 html_theme = "furo"
 html_title = f"kron {release}"
 html_copy_source = False
