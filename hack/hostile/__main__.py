@@ -24,6 +24,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,8 @@ async def _admission(sampled: list[Case]) -> dict[str, Any]:
     api = await KubeApi.connect(kubeconfig)
     try:
         await _ensure_namespace(api)
-        admitted = refused = unanswered = 0
+        tasks: Counter[str] = Counter()
+        calendars: Counter[str] = Counter()
         for case in sampled:
             body = json.loads(json.dumps(case.task))
             body["metadata"] = {
@@ -121,51 +123,35 @@ async def _admission(sampled: list[Case]) -> dict[str, Any]:
                 "annotations": body["metadata"].get("annotations") or {},
             }
             body.pop("status", None)
-            try:
-                await api.request(
-                    "POST", task_path(NAMESPACE), body=body, query=[("dryRun", "All")]
-                )
-            except ApiError as err:
-                if 400 <= err.status < 500:  # 413: larger than the API server takes
-                    refused += 1
-                else:
-                    unanswered += 1
-                continue
-            admitted += 1
-        calendars = await _calendar_admission(api, sampled)
+            tasks[await _dry_run_create(api, task_path(NAMESPACE), body)] += 1
+            for calendar in case.calendars:
+                body = json.loads(json.dumps(calendar))
+                name = body["metadata"]["name"]
+                body["metadata"] = {
+                    "name": name if isinstance(name, str) else "x",
+                    "namespace": NAMESPACE,
+                }
+                calendars[await _dry_run_create(api, calendar_path(NAMESPACE), body)] += 1
     finally:
         await api.close()
     return {
         "sampled": len(sampled),
-        "admitted": admitted,
-        "refused": refused,
-        "unanswered": unanswered,
-        "calendars": calendars,
+        **{verdict: tasks[verdict] for verdict in VERDICTS},
+        "calendars": {"sampled": calendars.total(), **{v: calendars[v] for v in VERDICTS}},
     }
 
 
-async def _calendar_admission(api: KubeApi, sampled: list[Case]) -> dict[str, int]:
-    """Server-side dry-run creates of the sampled cases' Calendars."""
-    admitted = refused = 0
-    for case in sampled:
-        for calendar in case.calendars:
-            body = json.loads(json.dumps(calendar))
-            name = body["metadata"]["name"]
-            body["metadata"] = {
-                "name": name if isinstance(name, str) else "x",
-                "namespace": NAMESPACE,
-            }
-            try:
-                await api.request(
-                    "POST", calendar_path(NAMESPACE), body=body, query=[("dryRun", "All")]
-                )
-            except ApiError as err:
-                if 400 <= err.status < 500:  # 413: larger than the API server takes
-                    refused += 1
-                    continue
-                raise
-            admitted += 1
-    return {"sampled": admitted + refused, "admitted": admitted, "refused": refused}
+VERDICTS = ("admitted", "refused", "unanswered")
+
+
+async def _dry_run_create(api: KubeApi, path: str, body: dict[str, Any]) -> str:
+    """One of VERDICTS for a server-side dry-run create of `body` at `path`."""
+    try:
+        await api.request("POST", path, body=body, query=[("dryRun", "All")])
+    except ApiError as err:
+        # 4xx: refused (413: larger than the API server takes); else: not answered.
+        return "refused" if 400 <= err.status < 500 else "unanswered"
+    return "admitted"
 
 
 async def _ensure_namespace(api: KubeApi) -> None:

@@ -133,7 +133,11 @@ def test_kron_runs_as_the_chart_service_account_with_the_chart_settings(
     release_ns = make_namespace("kron-system")
     tenant = make_namespace("tenant")
     release = f"rel{secrets.token_hex(2)}"
-    objects = helm.render({"watchNamespaces": [tenant]}, release=release, namespace=release_ns)
+    objects = helm.render(
+        {"watchNamespaces": [tenant], "operator": {"events": {"routine": True}}},
+        release=release,
+        namespace=release_ns,
+    )
     rbac = of_kind(objects, "ServiceAccount", "Role", "RoleBinding", "ClusterRole")
     cluster.kubectl("apply", "-f", "-", input=dump(rbac))
     try:

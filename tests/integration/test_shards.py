@@ -10,16 +10,17 @@ from typing import Any
 
 from kron.k8s.shards import shard_of
 from support.cluster import ClusterHandle
-from support.operator import OperatorProcess
+from support.operator import OperatorProcess, wait_leading
 from support.tasks import apply, get_task, job_task, runs
 from support.wait import wait_until
 
 TASKS = [f"t{i}" for i in range(10)]
 
 
-def shard(operator: Any, index: int, count: int, name: str) -> OperatorProcess:
+def shard(operator: Any, index: int, count: int, name: str, lead: bool = True) -> OperatorProcess:
     replica: OperatorProcess = operator(
         name=name,
+        lead=lead,
         env={
             "KRON_SHARD_INDEX": str(index),
             "KRON_SHARD_COUNT": str(count),
@@ -73,10 +74,13 @@ def test_shards_split_the_tasks_and_their_watches_and_survive_a_new_shard_count(
         assert replica.metric("kron_runs_other_shard_total") == 0
     assert set().union(*(fired_by(r, namespace) for r in two)) == set(TASKS)
 
-    # A rollout to three shards: the new replicas start, the old ones stop.
-    three = [shard(operator, i, 3, f"b{i}") for i in range(3)]
+    # A rollout to three shards: the new replicas start, the old ones stop. Shard i's
+    # Lease is the same whatever the count, so b0 and b1 wait for a0 and a1 to go.
+    three = [shard(operator, i, 3, f"b{i}", lead=False) for i in range(3)]
     for replica in two:
         replica.stop()
+    for replica in three:
+        wait_leading(replica)
     before = {task: len(runs(cluster, namespace, task)) for task in TASKS}
     wait_until(
         lambda: all(len(runs(cluster, namespace, t)) >= before[t] + 2 for t in TASKS),
