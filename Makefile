@@ -47,16 +47,19 @@ run: $(STAMP) ## local cluster + CRD + an example task + the operator in the for
 	bash hack/run.sh
 
 .PHONY: manifests
-manifests: $(STAMP) ## regenerate the CRD (and the chart's copy) from the pydantic models
+manifests: $(STAMP) ## regenerate the CRDs (and the chart's copy), the API and the CLI reference pages
 	$(PY) -m kron.api.crd --write
+	$(PY) -m kron.cli.reference --write
 
 .PHONY: verify
-verify: $(STAMP) ## lint, types, layering contracts, generated files and locks fresh
+verify: $(STAMP) ## lint, types, layering contracts, generated files (CRDs, reference pages, bench tables) and locks fresh
 	$(VENV)/bin/ruff check operator tests hack
 	$(VENV)/bin/ruff format --check operator tests hack
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m kron.api.crd --check
+	$(PY) -m kron.cli.reference --check
+	$(PY) -m bench.report --check
 	$(PY) hack/lock.py --check
 
 .PHONY: lock
@@ -95,6 +98,15 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 .PHONY: bench
 bench: $(BENCH_STAMP) ## kron vs CronJob on a dedicated local cluster (BENCH_PROFILE=quick|full) -> .bench/latest.json
 	BENCH_COMMAND="make bench$(if $(BENCH_PROFILE), BENCH_PROFILE=$(BENCH_PROFILE))$(if $(BENCH_PHASES), BENCH_PHASES=$(BENCH_PHASES))$(if $(BENCH_KRON_FLAGS), BENCH_KRON_FLAGS='$(BENCH_KRON_FLAGS)')" $(PY) -m bench
+
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,docs]'
+	@touch $@
+
+.PHONY: docs
+docs: $(DOCS_STAMP) ## the documentation site from docs/ -> build/docs/index.html (warnings are errors; no network)
+	$(PY) hack/docs.py
 
 .PHONY: screenshots
 screenshots: $(STAMP) ## regenerate the kron ui screenshots in docs/img (local cluster, headless Chromium)

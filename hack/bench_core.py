@@ -171,9 +171,9 @@ def main() -> None:
     parser.add_argument("--now", default="2025-05-14T12:00:00+00:00", help="RFC 3339 instant")
     parser.add_argument("--output", type=Path, default=ROOT / ".bench" / "core.json")
     parser.add_argument(
-        "--update-readme",
+        "--update-docs",
         action="store_true",
-        help="rewrite the results between the bench-core markers in README.md",
+        help="rewrite the results between the bench-core markers in docs/performance.md",
     )
     args = parser.parse_args()
     now = int(dt.datetime.fromisoformat(args.now).timestamp())
@@ -241,8 +241,8 @@ def main() -> None:
     print(f"wrote {args.output}")
     line = results_line(result)
     print(line)
-    if args.update_readme:
-        update_readme(ROOT / "README.md", line)
+    if args.update_docs:
+        update_page(ROOT / "docs" / "performance.md", line)
 
 
 def results_line(result: dict[str, object]) -> str:
@@ -262,15 +262,15 @@ def results_line(result: dict[str, object]) -> str:
     )
 
 
-def update_readme(readme: Path, line: str) -> None:
+def update_page(page: Path, line: str) -> None:
     start, end = "<!-- bench-core:start -->", "<!-- bench-core:end -->"
-    text = readme.read_text()
+    text = page.read_text()
     if start not in text or end not in text:
-        raise SystemExit(f"{readme}: no {start} ... {end} block")
+        raise SystemExit(f"{page}: no {start} ... {end} block")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    readme.write_text(f"{head}{start}\n{line}\n{end}{tail}")
-    print(f"updated {readme}")
+    page.write_text(f"{head}{start}\n{line}\n{end}{tail}")
+    print(f"updated {page}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 # python:3.11-slim-bookworm, in the same shape (Debian bookworm's Essential set, a Python
 # 3.11, ca-certificates, tzdata; merged /usr), so the Dockerfile is built unchanged.
 #
-# What differs from the release base (README, "The container image"): Python is Debian's
+# What differs from the release base (docs/operations/image.md): Python is Debian's
 # python3.11 (3.11.2 plus Debian's security fixes) in /usr/bin, not python.org's 3.11.x in
 # /usr/local; `python` comes from python-is-python3 and venv/ensurepip from
 # python3-venv. No documentation or locales (copyright files are kept), no apt.

@@ -1,4 +1,4 @@
-"""Regenerate the README's screenshots of `kron ui` (docs/img/ui-*.png): `make screenshots`.
+"""Regenerate the screenshots of `kron ui` (docs/img/ui-*.png): `make screenshots`.
 
 Brings up the local control plane (or reuses it), fills namespace `kron-demo` with a
 few tasks, lets the operator fire them for a while so history and Events exist, then

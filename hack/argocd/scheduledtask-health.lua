@@ -1,6 +1,6 @@
 -- Argo CD health check for kron ScheduledTasks.
 -- Install it under resource.customizations.health.kron.dev_ScheduledTask in the
--- argocd-cm ConfigMap (see the README, "GitOps: Argo CD and Flux").
+-- argocd-cm ConfigMap (see docs/gitops.md).
 --   Progressing: kron has not observed the latest spec yet.
 --   Degraded:    Stalled=True (an unusable spec, or stopped after too many failures).
 --   Suspended:   Ready=True with reason Suspended (spec.suspend).

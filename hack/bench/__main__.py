@@ -17,7 +17,8 @@ Any profile value can be overridden from the environment:
     BENCH_PYSPY=1 (py-spy samples kron in its steady window and herd: .bench/pyspy-*.txt),
     BENCH_KEEP_CLUSTER=1 (leave the bench cluster running; one found running is kept).
 
-`python -m bench --readme` rewrites the README's table from `.bench/latest.json`.
+`python -m bench --docs` rewrites the tables of docs/performance.md from `.bench/latest.json`
+(as does `python -m bench.report --write`; `make verify` checks them).
 
 A run of some phases only into `.bench/latest.json` keeps what the last run measured
 for the sections it did not run: the noisy-neighbour section (noisy-kron, noisy-cron)
@@ -49,7 +50,7 @@ from typing import Any
 from bench.noisy import noisy_neighbour
 from bench.phases import Bench, Config
 from bench.procs import BenchError, Watcher, load_average
-from bench.report import plot, summary_table, update_readme, write_json
+from bench.report import PAGE, plot, summary_table, update_page, write_json
 from bench.scale import scale
 from bench.shards import shards
 from kron.k8s.api import KubeApi
@@ -369,10 +370,10 @@ def main() -> None:
     if {"-h", "--help"} & set(sys.argv[1:]):
         print(__doc__)
         return
-    if "--readme" in sys.argv[1:]:  # rewrite the README table from .bench/latest.json
+    if "--docs" in sys.argv[1:]:  # rewrite the performance page from .bench/latest.json
         latest = json.loads((ROOT / ".bench" / "latest.json").read_text())
-        if not update_readme(ROOT / "README.md", latest):
-            sys.exit("README.md has no bench:start/bench:end markers")
+        if not update_page(PAGE, latest):
+            sys.exit(f"{PAGE} has no bench:start/bench:end markers")
         return
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S"
@@ -395,8 +396,8 @@ def main() -> None:
         print(f"wrote {png}")
     print(f"wrote {out}")
     print(summary_table(document))
-    if out == ROOT / ".bench" / "latest.json" and update_readme(ROOT / "README.md", document):
-        print("updated the README's performance table")
+    if out == ROOT / ".bench" / "latest.json" and update_page(PAGE, document):
+        print(f"updated the tables in {PAGE.relative_to(ROOT)}")
     if any(isinstance(v, float) and math.isnan(v) for v in document["kron"].values()):
         print("note: some kron values are NaN (a phase did not run or did not complete)")
 

@@ -1,9 +1,17 @@
-"""`.bench/latest.json` in the agreed shape, the PNG, and the README table."""
+"""`.bench/latest.json` in the agreed shape, the PNG, and the tables of the performance page.
+
+    PYTHONPATH=hack python -m bench.report --write   rewrite docs/performance.md's tables
+    PYTHONPATH=hack python -m bench.report --check   exit 1 if they differ from the JSON
+
+The figures come from a run (`make bench`), so they are recorded data: `make verify`
+checks only that the page shows what `.bench/latest.json` holds.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -306,12 +314,15 @@ def summary_table(doc: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-README_START = "<!-- bench:start -->"
-README_END = "<!-- bench:end -->"
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = ROOT / "docs" / "performance.md"
+LATEST = ROOT / ".bench" / "latest.json"
+PAGE_START = "<!-- bench:start -->"
+PAGE_END = "<!-- bench:end -->"
 
 
-def readme_block(doc: dict[str, Any]) -> str:
-    """The README's results: when, where, how, then the table and the goals."""
+def page_block(doc: dict[str, Any]) -> str:
+    """The performance page's results: when, where, how, then the table and the goals."""
     s = doc["settings"]
     machine = s.get("machine", {})
     where = (
@@ -357,7 +368,7 @@ NOISY_ROWS = (
 
 
 def noisy_table(section: dict[str, Any]) -> list[str]:
-    """The noisy-neighbour results (README): B's lag alone and beside A's herd."""
+    """The noisy-neighbour results (performance page): B's lag alone and beside A's herd."""
     systems = [("kron", section["kron"])] if "kron" in section else []
     systems += [
         (f"CronJob, KCM {v['kcm_qps']} QPS", v)
@@ -386,12 +397,49 @@ def noisy_table(section: dict[str, Any]) -> list[str]:
     return lines
 
 
-def update_readme(readme: Path, doc: dict[str, Any]) -> bool:
-    """Replace the block between the markers; False when the README has none."""
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.find(README_START), text.find(README_END)
+def render_page(text: str, doc: dict[str, Any]) -> str | None:
+    """``text`` with the block between the markers rendered from ``doc``; None without them."""
+    start, end = text.find(PAGE_START), text.find(PAGE_END)
     if start < 0 or end < start:
+        return None
+    body = f"{PAGE_START}\n{page_block(doc)}\n{PAGE_END}"
+    return text[:start] + body + text[end + len(PAGE_END) :]
+
+
+def update_page(page: Path, doc: dict[str, Any]) -> bool:
+    """Replace the block between the markers; False when the page has none."""
+    text = render_page(page.read_text(encoding="utf-8"), doc)
+    if text is None:
         return False
-    body = f"{README_START}\n{readme_block(doc)}\n{README_END}"
-    readme.write_text(text[:start] + body + text[end + len(README_END) :], encoding="utf-8")
+    page.write_text(text, encoding="utf-8")
     return True
+
+
+def main(argv: list[str]) -> int:
+    """`--write` or `--check` the performance page against `.bench/latest.json`."""
+    if argv not in (["--write"], ["--check"]):
+        print(__doc__)
+        return 2
+    doc = json.loads(LATEST.read_text(encoding="utf-8"))
+    current = PAGE.read_text(encoding="utf-8")
+    fresh = render_page(current, doc)
+    if fresh is None:
+        print(f"{PAGE}: no {PAGE_START} ... {PAGE_END} block", file=sys.stderr)
+        return 1
+    if argv == ["--check"]:
+        if fresh != current:
+            print(
+                f"{PAGE}: the bench tables differ from {LATEST.relative_to(ROOT)}; run "
+                "`PYTHONPATH=hack python -m bench.report --write`",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    if fresh != current:
+        PAGE.write_text(fresh, encoding="utf-8")
+        print(f"wrote {PAGE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

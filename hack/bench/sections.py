@@ -1,5 +1,5 @@
 """The parts of `.bench/latest.json` measured by their own phases (scale, shards) and
-the cost per fire, each with the README lines that show it.
+the cost per fire, each with the lines of docs/performance.md that show it.
 
 A section a run did not measure is kept from the last document with its own date
 and commit, so `BENCH_PROFILE=scale` does not erase the quick profile's figures nor

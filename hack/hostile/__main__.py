@@ -10,7 +10,7 @@
 Every case goes through `hostile.harness.run_case` (a real Engine: index, planner,
 executor). The totals (tried, refused at admission in the sample, reported on the
 task, planned, internal errors, crashes, the slowest plan, the largest status) are
-written to FUZZ_OUT and to the README between the fuzz markers. Exits 1 if any case
+written to FUZZ_OUT and to docs/tenancy/security.md between the fuzz markers. Exits 1 if any case
 crashed, hit an internal error, exceeded the status bound or made the neighbouring
 task miss a tick.
 """
@@ -38,7 +38,7 @@ from kron.app import allow_deep_objects
 from kron.k8s.api import ApiError, KubeApi, calendar_path, task_path
 from localcluster import LocalCluster
 
-README = Path("README.md")
+PAGE = Path("docs/tenancy/security.md")
 START, END = "<!-- fuzz:start -->", "<!-- fuzz:end -->"
 
 
@@ -98,7 +98,7 @@ def main() -> int:
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    _write_readme(report)
+    _write_page(report)
     print(json.dumps({k: v for k, v in report.items() if k != "findings"}, indent=2))
     failed = report["crashes"] or report["internal_errors"] or oversized
     failed = failed or report["neighbour_missed"]
@@ -194,10 +194,10 @@ def _local_cluster() -> str:
     return str(cluster.kubeconfig)
 
 
-def _write_readme(report: dict[str, Any]) -> None:
-    if not README.exists():
+def _write_page(report: dict[str, Any]) -> None:
+    if not PAGE.exists():
         return
-    text = README.read_text()
+    text = PAGE.read_text()
     if START not in text or END not in text:
         return
     adm = report["admission"]
@@ -221,7 +221,7 @@ def _write_readme(report: dict[str, Any]) -> None:
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
     indent = head[head.rfind("\n") + 1 :]  # the markers sit inside a list item
-    README.write_text(f"{head}{START}\n{indent}{body}\n{indent}{END}{tail}")
+    PAGE.write_text(f"{head}{START}\n{indent}{body}\n{indent}{END}{tail}")
 
 
 if __name__ == "__main__":

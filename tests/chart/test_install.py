@@ -7,7 +7,7 @@
 2. kron itself, run as the chart's ServiceAccount (a token for it) with the environment
    the chart's Deployment gives it: proof that the RBAC and the settings suffice for kron
    to lead, fire runs, write status and post events.
-3. The CRD upgrade the README documents, after Helm installed the CRD.
+3. The CRD upgrade docs/operations/upgrades.md documents, after Helm installed the CRD.
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def test_kron_runs_as_the_chart_service_account_with_the_chart_settings(
 def test_documented_crd_upgrade_works_after_a_helm_install(
     cluster: ClusterHandle, helm: Helm, make_namespace: Any, tmp_path: Path
 ) -> None:
-    """README, Upgrades: Helm installs the CRD once; the documented server-side apply
+    """docs/operations/upgrades.md: Helm installs the CRD once; the documented server-side apply
     then updates it, and needs --force-conflicts because Helm owns the fields. Run on a
     copy of kron's CRD renamed into a throwaway group, so the shared CRD is untouched."""
     suffix = secrets.token_hex(3)

@@ -15,14 +15,14 @@ from contract.samples import REPO
 from kron.api import ScheduledTask
 from kron.api import constants as c
 from kron.api.crd import (
+    API_REFERENCE_PATH,
     CHART_CRD_PATH,
     CRD_PATH,
     HEADER,
-    README_PATH,
     build_crd,
     main,
+    render_api_reference,
     render_crd,
-    render_readme,
     status_schema,
 )
 from kron.api.reference import END_MARKER, START_MARKER
@@ -62,9 +62,9 @@ def test_chart_crd_is_identical_to_crds() -> None:
     assert chart == (REPO / CRD_PATH).read_bytes(), "chart CRD differs: run `make manifests`"
 
 
-def test_readme_api_reference_is_what_the_models_generate() -> None:
-    readme = (REPO / README_PATH).read_text(encoding="utf-8")
-    assert readme == render_readme(readme), "README API reference is stale: run `make manifests`"
+def test_api_reference_page_is_what_the_models_generate() -> None:
+    page = (REPO / API_REFERENCE_PATH).read_text(encoding="utf-8")
+    assert page == render_api_reference(page), "API reference is stale: run `make manifests`"
 
 
 def test_generated_crd_starts_with_do_not_edit_naming_the_command() -> None:
@@ -280,7 +280,8 @@ def test_rewriter_refuses_what_a_crd_cannot_express(schema: dict[str, Any]) -> N
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     (tmp_path / "crds").mkdir()
-    shutil.copy(REPO / README_PATH, tmp_path / README_PATH)
+    (tmp_path / API_REFERENCE_PATH).parent.mkdir(parents=True)
+    shutil.copy(REPO / API_REFERENCE_PATH, tmp_path / API_REFERENCE_PATH)
     return tmp_path
 
 
@@ -299,7 +300,7 @@ def test_cli_check_fails_on_drift_and_write_repairs_it(repo_copy: Path) -> None:
     crd.write_text(crd.read_text(encoding="utf-8").replace("stask", "st"), encoding="utf-8")
     assert main(["--check", "--root", str(repo_copy)]) == 1
 
-    readme = repo_copy / README_PATH
+    readme = repo_copy / API_REFERENCE_PATH
     main(["--write", "--root", str(repo_copy)])
     text = readme.read_text(encoding="utf-8")
     readme.write_text(text.replace("| `suspend` |", "| `suspended` |"), encoding="utf-8")
@@ -308,10 +309,10 @@ def test_cli_check_fails_on_drift_and_write_repairs_it(repo_copy: Path) -> None:
     assert main(["--check", "--root", str(repo_copy)]) == 0  # outside the markers is free
 
 
-def test_cli_fails_clearly_without_readme_markers(
+def test_cli_fails_clearly_without_the_page_markers(
     repo_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    readme = repo_copy / README_PATH
+    readme = repo_copy / API_REFERENCE_PATH
     text = readme.read_text(encoding="utf-8")
     readme.write_text(text.replace(START_MARKER, "").replace(END_MARKER, ""), encoding="utf-8")
     assert main(["--write", "--root", str(repo_copy)]) == 1

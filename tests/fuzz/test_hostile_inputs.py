@@ -1,5 +1,5 @@
 """Hostile tasks and runs through the engine's own code path (a moderate number here;
-`make fuzz` runs 10,000 and writes the totals to .bench/fuzz.json and the README).
+`make fuzz` runs 10,000 and writes the totals to .bench/fuzz.json and docs/tenancy/security.md).
 
 For every case: nothing escapes the engine, nothing is caught as an internal error
 (kron's own bug), the task's status stays under MAX_STATUS_BYTES, and a well-behaved

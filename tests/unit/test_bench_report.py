@@ -1,4 +1,4 @@
-"""The README's performance table is written from `.bench/latest.json`, never by hand."""
+"""The performance page's tables are written from `.bench/latest.json`, never by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.report import README_END, README_START, build, update_readme, write_json
+import pytest
+
+import bench.report
+from bench.report import PAGE_END, PAGE_START, build, main, update_page, write_json
 
 
 def measured() -> dict[str, Any]:
@@ -33,25 +36,25 @@ def measured() -> dict[str, Any]:
 
 
 def test_the_table_replaces_only_what_is_between_the_markers(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# kron\n\n{README_START}\nold numbers\n{README_END}\n\nafter\n")
+    page = tmp_path / "performance.md"
+    page.write_text(f"# kron\n\n{PAGE_START}\nold numbers\n{PAGE_END}\n\nafter\n")
     doc = build(measured())
-    assert update_readme(readme, doc)
-    text = readme.read_text()
+    assert update_page(page, doc)
+    text = page.read_text()
     assert "old numbers" not in text
-    assert text.startswith("# kron\n\n") and text.endswith(f"{README_END}\n\nafter\n")
+    assert text.startswith("# kron\n\n") and text.endswith(f"{PAGE_END}\n\nafter\n")
     assert "Measured 2026-11-23T10:00:00Z at commit `abc1234` with `make bench`" in text
     assert "| lag_p99_s |" in text and "| herd_ge_90pct_raw |" in text
     once = text
-    assert update_readme(readme, doc)
-    assert readme.read_text() == once  # idempotent
+    assert update_page(page, doc)
+    assert page.read_text() == once  # idempotent
 
 
-def test_a_readme_without_markers_is_left_alone(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
-    readme.write_text("# kron\n")
-    assert not update_readme(readme, build(measured()))
-    assert readme.read_text() == "# kron\n"
+def test_a_page_without_markers_is_left_alone(tmp_path: Path) -> None:
+    page = tmp_path / "performance.md"
+    page.write_text("# kron\n")
+    assert not update_page(page, build(measured()))
+    assert page.read_text() == "# kron\n"
 
 
 def noisy(ratio_herd_p99: float) -> dict[str, Any]:
@@ -69,7 +72,7 @@ def noisy(ratio_herd_p99: float) -> dict[str, Any]:
     }
 
 
-def test_the_noisy_neighbour_ratio_is_recorded_with_its_goal_and_in_the_readme(
+def test_the_noisy_neighbour_ratio_is_recorded_with_its_goal_and_on_the_page(
     tmp_path: Path,
 ) -> None:
     m = measured()
@@ -79,10 +82,10 @@ def test_the_noisy_neighbour_ratio_is_recorded_with_its_goal_and_in_the_readme(
     assert doc["noisy_neighbour_p99_ratio"] == 1.5
     assert doc["goals"]["noisy_neighbour_p99_le_2x"] == {"ratio": 1.5, "met": True}
     assert doc["noisy_neighbour"]["cronjob_qps20"]["kcm_qps"] == 20
-    readme = tmp_path / "README.md"
-    readme.write_text(f"{README_START}\n{README_END}\n")
-    assert update_readme(readme, doc)
-    text = readme.read_text()
+    page = tmp_path / "performance.md"
+    page.write_text(f"{PAGE_START}\n{PAGE_END}\n")
+    assert update_page(page, doc)
+    text = page.read_text()
     assert "| B's p99 fire lag beside A's herd | 0.150 s | 90.0 s |" in text
     assert "| p99 ratio, herd / alone | 1.500 | 900.0 |" in text
     assert "| noisy_neighbour_p99_le_2x | ratio 1.500 | yes |" in text
@@ -162,10 +165,10 @@ def test_requests_per_fire_of_both_systems_are_stored_judged_and_tabled(tmp_path
     doc = build(m)
     assert doc["requests_per_fire"] == {"kron": 1.4, "cronjob": 2.0}
     assert doc["goals"]["requests_per_fire_le_1_5"] == {"value": 1.4, "met": True}
-    readme = tmp_path / "README.md"
-    readme.write_text(f"{README_START}\n{README_END}\n")
-    assert update_readme(readme, doc)
-    text = readme.read_text()
+    page = tmp_path / "performance.md"
+    page.write_text(f"{PAGE_START}\n{PAGE_END}\n")
+    assert update_page(page, doc)
+    text = page.read_text()
     assert "| requests per fire (fire path) | 1.400 | 2.000 |" in text
     assert "| `PUT cronjobs/status` per fire | 0.000 | 1.000 |" in text
     assert "| CPU ms per run (steady) | 1.800 | n/a |" in text
@@ -206,10 +209,10 @@ def test_a_scale_run_keeps_the_main_section_and_adds_its_own_with_its_goals(
     # The next quick run keeps the scale section.
     again = write_json(out, measured(), json.loads(out.read_text()))
     assert again["scale"]["measured"]["date"] == "2026-12-01T15:00:00Z"
-    readme = tmp_path / "README.md"
-    readme.write_text(f"{README_START}\n{README_END}\n")
-    assert update_readme(readme, again)
-    text = readme.read_text()
+    page = tmp_path / "performance.md"
+    page.write_text(f"{PAGE_START}\n{PAGE_END}\n")
+    assert update_page(page, again)
+    text = page.read_text()
     assert "| tasks | 10,000 | 100,000 |" in text
     assert "| RSS after a restart, settled | 150.0 MB | 1100.0 MB |" in text
     assert "| etcd CPU share / RSS | 0.200 / 300.0 MB | 0.200 / 300.0 MB |" in text
@@ -229,9 +232,27 @@ def test_the_shards_phase_is_tabled_per_replica(tmp_path: Path) -> None:
         },
         "per_replica_cpu_vs_one": 0.288,
     }
-    readme = tmp_path / "README.md"
-    readme.write_text(f"{README_START}\n{README_END}\n")
-    assert update_readme(readme, build(m))
-    text = readme.read_text()
+    page = tmp_path / "performance.md"
+    page.write_text(f"{PAGE_START}\n{PAGE_END}\n")
+    assert update_page(page, build(m))
+    text = page.read_text()
     assert "| 4 | 0.120, 0.100, 0.110, 0.130 | 0.115 |" in text
     assert "uses 0.288 of the single replica's CPU" in text
+
+
+def test_the_committed_page_shows_what_the_committed_json_holds() -> None:
+    assert main(["--check"]) == 0, "run `PYTHONPATH=hack python -m bench.report --write`"
+
+
+def test_check_fails_on_a_hand_edited_figure_and_write_repairs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = tmp_path / "performance.md"
+    page.write_text(bench.report.PAGE.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(bench.report, "PAGE", page)
+    assert main(["--check"]) == 0
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace("| duplicates | 0 |", "| duplicates | 1 |", 1), encoding="utf-8")
+    assert main(["--check"]) == 1
+    assert main(["--write"]) == 0
+    assert page.read_text(encoding="utf-8") == text

@@ -1,7 +1,8 @@
 """The ScheduledTask API (kron.dev/v1alpha1) as pydantic models: the single source of truth.
 
-The CRD (``crds/kron.dev_scheduledtasks.yaml``), its chart copy and the README's API
-reference are generated from these models by ``python -m kron.api.crd --write``.
+The CRD (``crds/kron.dev_scheduledtasks.yaml``), its chart copy and the API reference
+page (docs/reference/api.md) are generated from these models by
+``python -m kron.api.crd --write``.
 Serialise with ``model.to_api()`` (camelCase, no nulls, RFC 3339 UTC times); parse
 objects from the API server with ``ScheduledTask.from_api(obj)``; turn a validation
 error into one line per field with ``field_errors``.

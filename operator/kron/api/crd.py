@@ -1,7 +1,7 @@
-"""Generate the ScheduledTask CRD (and the README's API reference) from the models.
+"""Generate the ScheduledTask CRD (and the API reference page) from the models.
 
     python -m kron.api.crd            print the CRD
-    python -m kron.api.crd --write    write crds/, the chart's copy and the README section
+    python -m kron.api.crd --write    write crds/, the chart's copy and docs/reference/api.md
                                       (and the admission policy's files: kron.api.policy)
     python -m kron.api.crd --check    fail (exit 1) if any of them is stale
 
@@ -44,7 +44,8 @@ CRD_PATH = Path("crds") / f"{GROUP}_{PLURAL}.yaml"
 CHART_CRD_PATH = Path("charts") / "kron" / "crds" / f"{GROUP}_{PLURAL}.yaml"
 CALENDAR_CRD_PATH = Path("crds") / f"{GROUP}_{CALENDAR_PLURAL}.yaml"
 CHART_CALENDAR_CRD_PATH = Path("charts") / "kron" / "crds" / f"{GROUP}_{CALENDAR_PLURAL}.yaml"
-README_PATH = Path("README.md")
+API_REFERENCE_PATH = Path("docs/reference/api.md")
+"""The page whose section between the api-reference markers is generated."""
 
 HEADER = (
     "# Code generated from operator/kron/api by `make manifests` "
@@ -252,8 +253,8 @@ def render_operator_crds() -> str:
     return render_crd() + "---\n" + render_calendar_crd()
 
 
-def render_readme(current: str) -> str:
-    """``current`` README text with a fresh API reference section."""
+def render_api_reference(current: str) -> str:
+    """``current`` text of the API reference page with a fresh generated section."""
     checks = [check.message for check in cel.EXPRESSION_CHECKS]
     body = render_reference(spec_schema(), status_schema(), checks, cel.KNOWN_LENIENCIES)
     calendar = render_tables("Calendar spec", calendar_spec_schema())
@@ -263,13 +264,13 @@ def render_readme(current: str) -> str:
 def generated_files(root: Path) -> dict[Path, str]:
     """Every generated file under ``root`` with the content it should have."""
     crd = render_crd()
-    readme = root / README_PATH
+    page = root / API_REFERENCE_PATH
     return {
         root / CRD_PATH: crd,
         root / CHART_CRD_PATH: crd,
         root / CALENDAR_CRD_PATH: render_calendar_crd(),
         root / CHART_CALENDAR_CRD_PATH: render_calendar_crd(),
-        readme: render_readme(readme.read_text(encoding="utf-8")),
+        page: render_api_reference(page.read_text(encoding="utf-8")),
         **policy_files.generated_files(root),
     }
 
@@ -298,8 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(render_crd())
         return 0
     root: Path = args.root
-    if not (root / "crds").is_dir() or not (root / README_PATH).is_file():
-        parser.error(f"{root.resolve()} is not the kron repository root (no crds/ or README.md)")
+    if not (root / "crds").is_dir() or not (root / API_REFERENCE_PATH).is_file():
+        parser.error(
+            f"{root.resolve()} is not the kron repository root (no crds/ or {API_REFERENCE_PATH})"
+        )
     try:
         stale = _stale(root)
     except ValueError as exc:

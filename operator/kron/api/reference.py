@@ -1,8 +1,8 @@
-"""The README's API reference, rendered from the CRD schema.
+"""The API reference page (docs/reference/api.md), rendered from the CRD schema.
 
 Generated from the same schema as the CRD (so from the models' descriptions), it
 cannot drift from what ``kubectl explain`` shows: ``make verify`` fails if the
-README section is stale.
+page's generated section is stale. Its headings are level 2, under the page's title.
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -68,7 +68,7 @@ def _objects(node: Mapping[str, Any], path: str) -> Iterator[tuple[str, Mapping[
 
 
 def _table(path: str, node: Mapping[str, Any]) -> list[str]:
-    lines = [f"### `{path}`", "", _escape(node.get("description", "")), ""]
+    lines = [f"## `{path}`", "", _escape(node.get("description", "")), ""]
     rules = [rule["message"] for rule in node.get("x-kubernetes-validations", [])]
     if rules:
         lines += ["Rules: " + "; ".join(_escape(message) for message in rules) + ".", ""]
@@ -88,7 +88,7 @@ def _table(path: str, node: Mapping[str, Any]) -> list[str]:
 
 def _admission(checks: Sequence[str], leniencies: Sequence[str]) -> list[str]:
     return [
-        "### Schedule expressions at admission",
+        "## Schedule expressions at admission",
         "",
         "`kubectl apply` rejects a malformed `schedule`, `schedules[i]` or "
         "`excludeSchedules[i]` with a message naming the item and what is expected:",
@@ -109,7 +109,7 @@ def render_reference(
     checks: Sequence[str] = (),
     leniencies: Sequence[str] = (),
 ) -> str:
-    """Markdown for the spec and status schemas (the text between the README markers)."""
+    """Markdown for the spec and status schemas (the text between the page's markers)."""
     lines = [
         "Generated from the models in `operator/kron/api` by `make manifests`; "
         "`kubectl explain scheduledtask.spec` shows the same descriptions.",
@@ -136,5 +136,5 @@ def replace_section(document: str, body: str) -> str:
     start = document.find(START_MARKER)
     end = document.find(END_MARKER)
     if start < 0 or end < start:
-        raise ValueError(f"README has no {START_MARKER} ... {END_MARKER} section to fill in")
+        raise ValueError(f"no {START_MARKER} ... {END_MARKER} section to fill in")
     return f"{document[: start + len(START_MARKER)]}\n{body}\n{document[end:]}"

@@ -52,7 +52,7 @@ class ScheduledTaskPolicySpec(SpecModel):
         le=MAX_MIN_INTERVAL_SECONDS,
         description="Least time between two nominal fire times of one schedule expression, "
         "in seconds. 6-field cron, @every and 5-field cron are judged from their fields "
-        "(README: Tenancy and security); @at fires once and always passes.",
+        "(docs/tenancy/admission.md); @at fires once and always passes.",
     )
     max_schedules: int | None = Field(
         None,
