@@ -23,6 +23,7 @@ API server, away from the creates still to come.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -48,6 +49,8 @@ class Lane(IntEnum):
 
 LANES = tuple(Lane)
 FIRE_PATH = (Lane.CREATE, Lane.DELETE)
+HOLD_LIMIT = 2.0
+"""Seconds the other lanes may be held back for the fire path at a stretch."""
 ORDERED_LANES = frozenset({Lane.CREATE})
 """Lanes whose jobs carry an `order` (the fire time) served earliest first."""
 
@@ -120,6 +123,8 @@ class WorkPool:
         self._later: set[asyncio.TimerHandle] = set()
         self._refill_wake: asyncio.TimerHandle | None = None
         self._hold = False
+        self._hold_since = 0.0
+        self._hold_wake: asyncio.TimerHandle | None = None
         self._clock = clock
         self._metrics = metrics
         self._per_namespace = metrics is not None and metrics.per_task
@@ -134,10 +139,25 @@ class WorkPool:
         self._limits[lane] = TokenBucket(rate, burst, self._clock)
 
     def hold(self, on: bool) -> None:
-        """Serve only the fire-path lanes while `on` (the dispatcher has more due)."""
+        """Serve only the fire-path lanes while `on` (the dispatcher has more due), for
+        HOLD_LIMIT seconds at the most: however long a herd takes to plan (or a task
+        that keeps asking to be planned again), status writes, cleanup and Events are
+        served again after that, interleaved with the creates."""
         if self._hold and not on:
             self._ready.set()
+            if self._hold_wake is not None:
+                self._hold_wake.cancel()
+                self._hold_wake = None
+        if on and not self._hold:
+            self._hold_since = self._clock()
+            # Wake the workers when it expires: they may be waiting for nothing else.
+            with contextlib.suppress(RuntimeError):  # no loop: no workers to wake
+                loop = asyncio.get_running_loop()
+                self._hold_wake = loop.call_later(HOLD_LIMIT, self._ready.set)
         self._hold = on
+
+    def _holding(self) -> bool:
+        return self._clock() - self._hold_since < HOLD_LIMIT
 
     def depth(self, lane: Lane, namespace: str | None = None) -> int:
         """Jobs waiting in `lane` (of `namespace` only, when given)."""
@@ -189,6 +209,9 @@ class WorkPool:
             lane.clear()
         self._queued_keys.clear()
         self._hold = False
+        if self._hold_wake is not None:
+            self._hold_wake.cancel()
+            self._hold_wake = None
         for handle in self._later:
             handle.cancel()
         self._later.clear()
@@ -234,7 +257,7 @@ class WorkPool:
 
     def _take(self) -> Job | None:
         for lane, queue in zip(LANES, self._lanes, strict=True):
-            if self._hold and lane not in FIRE_PATH:
+            if self._hold and lane not in FIRE_PATH and self._holding():
                 return None
             if not queue:
                 continue
@@ -260,7 +283,7 @@ class WorkPool:
                 group.create_task(self._worker())
 
     def _idle(self) -> bool:
-        lanes = FIRE_PATH if self._hold else LANES
+        lanes = FIRE_PATH if self._hold and self._holding() else LANES
         return not any(self._servable(lane) for lane in lanes)
 
     async def _worker(self) -> None:

@@ -227,7 +227,9 @@ def _continue_backfill(p: Pass) -> None:
 
 
 def backfill_waiting(p: Pass) -> bool:
-    """More backfill to start as soon as the policy lets it (wake again soon)."""
-    return p.status.handled_requests.backfill_cursor is not None and not (
-        p.spec.concurrency_policy is not ConcurrencyPolicy.ALLOW and p.active
-    )
+    """More backfill to start as soon as the policy lets it (wake again soon). Held
+    back by an active run (Forbid, Replace) or by the cap on active runs, it waits
+    for a run's end instead, which arrives as an event."""
+    if p.status.handled_requests.backfill_cursor is None or p.at_capacity:
+        return False
+    return not (p.spec.concurrency_policy is not ConcurrencyPolicy.ALLOW and p.active)

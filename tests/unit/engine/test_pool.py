@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from kron.engine.pool import Lane, TokenBucket, WorkPool
+from kron.engine.pool import HOLD_LIMIT, Lane, TokenBucket, WorkPool
 from kron.metrics import Metrics
 from support.wait import async_wait_until
 
@@ -111,6 +111,36 @@ async def test_hold_serves_only_the_fire_path_until_released() -> None:
     finally:
         runner.cancel()
     assert order == ["create", "status"]
+
+
+async def test_a_hold_never_released_stops_holding_after_its_limit() -> None:
+    """A dispatcher that keeps holding (a herd planned for long, or a task that keeps
+    asking to be planned again) cannot starve status writes, cleanup and Events."""
+    now = [0.0]
+    pool = WorkPool(workers=1, qps=1000, burst=1000, clock=lambda: now[0])
+    written = asyncio.Event()
+
+    async def status() -> None:
+        written.set()
+
+    async def create() -> None:
+        pass
+
+    pool.hold(True)
+    pool.submit(Lane.STATUS, status)
+    runner = asyncio.create_task(pool.run())
+    try:
+        pool.submit(Lane.CREATE, create)
+        await async_wait_until(
+            lambda: pool.depth(Lane.CREATE) == 0, timeout=5, message="the create ran"
+        )
+        assert pool.depth(Lane.STATUS) == 1  # held
+        now[0] = HOLD_LIMIT + 0.1
+        pool.hold(True)  # the dispatcher asks again: the hold has run out all the same
+        pool.submit(Lane.CREATE, create)
+        await asyncio.wait_for(written.wait(), timeout=5)
+    finally:
+        runner.cancel()
 
 
 # -- fair between namespaces ---------------------------------------------------------

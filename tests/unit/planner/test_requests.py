@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kron.api import Trigger
+from kron.api.constants import MAX_ACTIVE_RUNS
 from kron.planner import RunPhase, plan
 from kron.planner.requests import BACKFILL_BATCH, token_digest
 from kron.planner.timeutil import to_time
@@ -137,3 +138,20 @@ def test_a_huge_token_is_kept_as_a_short_digest() -> None:
     assert result.status.handled_requests.run_now == token_digest(token)
     assert len(result.status.model_dump_json()) < 4_000
     assert all(len(e.message) < 1_100 for e in result.events)
+
+
+def test_a_backfill_held_by_the_cap_on_active_runs_waits_for_a_run_to_end() -> None:
+    """Under Allow a backfill starts runs until MAX_ACTIVE_RUNS are active; then it must
+    not ask to be planned again at once (it made no progress: the engine would plan it
+    over and over), only when a run ends, which arrives as an event."""
+    s = spec(schedule="0 * * * *", concurrencyPolicy="Allow")
+    ann = {"kron.dev/backfill": f"{iso(T0 - 300 * 3600)}/{iso(T0 - 3600)}"}
+    active = tuple(
+        run(f"report-{T0 - h * 3600}", T0 - h * 3600, trigger=Trigger.BACKFILL)
+        for h in range(200, 200 + MAX_ACTIVE_RUNS)
+    )
+    first = plan(task(s, annotations=ann), T0 - 10)
+    held = plan(task(s, status=first.status, runs=active, annotations=ann), T0 - 9)
+    assert backfilled(held.creates) == []
+    assert held.status.handled_requests.backfill_cursor is not None  # more to come
+    assert held.wake_at is None or held.wake_at > T0 - 9
