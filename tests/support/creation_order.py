@@ -79,11 +79,12 @@ class FieldHistory:
     fields: tuple[str, ...]
     """jsonpaths inside the object, e.g. `.status.lastScheduleTime`."""
     values: list[tuple[str, ...]] = field(default_factory=list)
+    noise: list[str] = field(default_factory=list)
     _process: subprocess.Popen[str] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self, timeout: float = 30) -> FieldHistory:
-        paths = "\t".join("{.object" + f + "}" for f in self.fields)
+        paths = "|".join("{.object" + f + "}" for f in self.fields)
         self._process = kubectl_watch(
             self.cluster,
             [self.resource, self.name, "--namespace", self.namespace],
@@ -94,8 +95,12 @@ class FieldHistory:
         return self
 
     def _read(self, line: str) -> None:
+        values = tuple(line.split("|"))
         with self._lock:
-            self.values.append(tuple(line.split("\t")))
+            if len(values) == len(self.fields):
+                self.values.append(values)
+            else:  # kubectl's own messages (its stderr is merged in)
+                self.noise.append(line)
 
     def snapshot(self) -> list[tuple[str, ...]]:
         with self._lock:

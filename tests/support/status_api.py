@@ -59,7 +59,9 @@ class Engine:
         self.leading = True
         self.woken: list[str] = []
 
-    def observe_task(self, event_type: str | None, obj: dict[str, Any]) -> None:
+    def observe_task(
+        self, event_type: str | None, obj: dict[str, Any], *, known_only: bool = False
+    ) -> None:
         self.tasks[UID].rv = int(obj["metadata"]["resourceVersion"])
         self.tasks[UID].set_persisted(obj.get("status") or {}, keep_intent=True)
 

@@ -55,6 +55,11 @@ MAX_HISTORY: Final = 10
 MAX_RETRIES: Final = 100
 MAX_UPCOMING: Final = 5
 MAX_ACTIVE_RUNS: Final = 100
+MAX_INDEXED_RUNS: Final = 1000
+"""Runs kron keeps in its index per task: the active cap and both history limits
+(100 each) with room to spare. More objects claiming to be one task's runs (only
+someone who can write in its namespace can make them) are ignored and counted, so
+planning a task never walks an unbounded list."""
 """Most runs of one task at once, whatever its concurrencyPolicy: a tick that would
 start one more is skipped (reason TooManyActive). Keeps status.active bounded."""
 MAX_PENDING: Final = 100

@@ -42,7 +42,8 @@ class CalendarOwner(Protocol):
     settings: Settings
     faults: Faults
 
-    def wake(self, uid: str, when: float | None = None) -> None: ...
+    def calendar_changed(self, uid: str) -> None:
+        """A calendar task `uid` names changed: plan it (now, or at a takeover)."""
 
 
 def read_calendar(raw: object) -> CalendarState:
@@ -99,7 +100,7 @@ class CalendarIndex:
             self.calendars[key] = new
         if old != new:
             for uid in sorted(self._referrers.get(key, ())):
-                self._owner.wake(uid)
+                self._owner.calendar_changed(uid)
 
     def _read(self, key: Key, event_type: str | None, obj: dict[str, Any]) -> Any:
         if event_type == "DELETED":

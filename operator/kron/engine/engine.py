@@ -1,7 +1,8 @@
 """The central scheduler: one index, one timer heap, one dispatcher, one work pool.
 
-kopf handlers (and the initial list) feed `observe_task` / `observe_run`; they
-only update the in-memory index and wake the task. The dispatcher pops due tasks
+kopf's handlers feed `observe_task` (ScheduledTasks), kron's own run watches
+(`kron.engine.runwatch`) feed `observe_run`, and the initial list both; they only
+update the in-memory index and wake the task. The dispatcher pops due tasks
 from the timer heap, asks the pure planner what to do, and hands the actions to
 the prioritized, rate-limited work pool. Status is written off the fire path,
 coalesced per task; history cleanup waits for the status that records it.
@@ -50,7 +51,6 @@ from kron.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SCHEDULED_TRIGGERS = frozenset({"schedule", "catch-up", "retry"})
 PLAN_BATCH = 16
 """Tasks planned per dispatcher turn before yielding to the workers. Small, so a
 herd's first creates are on the wire while the rest is still being planned: with
@@ -61,6 +61,8 @@ PLAN_BUDGET = 0.05
 TURN_BUDGET = 0.05
 """Seconds of planning per dispatcher turn, whatever the batch: the event loop also
 renews the Lease and sends the runs, so no turn may hold it for long."""
+REPLAN_AFTER = 0.001
+"""A task planned this turn is due again no earlier than the next turn."""
 SYNC_BACKOFF_CAP = 15.0
 HEARTBEAT_SECONDS = 5.0
 """The dispatcher turns at least this often, leading or standing by (liveness)."""
@@ -137,9 +139,11 @@ class Engine:
 
     # -- observations --
 
-    def observe_task(self, event_type: str | None, obj: dict[str, Any]) -> None:
-        """A ScheduledTask as listed or watched (or returned by a write)."""
-        self.index.observe_task(event_type, obj)
+    def observe_task(
+        self, event_type: str | None, obj: dict[str, Any], *, known_only: bool = False
+    ) -> None:
+        """A ScheduledTask as listed or watched (`known_only`: returned by a write)."""
+        self.index.observe_task(event_type, obj, known_only=known_only)
 
     def observe_run(self, kind: RunKind, event_type: str | None, obj: dict[str, Any]) -> None:
         """A Job or Pod carrying kron's label, as listed, watched or just created."""
@@ -191,6 +195,7 @@ class Engine:
             async for page in self.api.list_pages(task_path(namespace)):
                 for item in page.items:
                     self.observe_task(None, item)
+        self.index.orphans.loaded()
 
     def run_count(self) -> int:
         return sum(len(e.runs) for e in self.tasks.values())
@@ -236,6 +241,14 @@ class Engine:
     def wake(self, uid: str, when: float | None = None) -> None:
         self.timers.set_earlier(uid, self.clock() if when is None else when)
         self._nudge.set()
+
+    def calendar_changed(self, uid: str) -> None:
+        """Its persisted status cannot show this: a standby marks the task so that
+        taking over plans it at once (`takeover.first_plan_at`)."""
+        entry = self.tasks.get(uid)
+        if entry is not None:
+            entry.calendars_changed = True
+        self.wake(uid)
 
     # -- the dispatcher --
 
@@ -293,7 +306,9 @@ class Engine:
             wake = self._plan_failed(entry, Stage.PLAN, err, now)
         else:
             entry.fault_streak = 0
-        self.timers.set(uid, wake)
+        # Never twice in one turn: a task that asks to be planned again at once (more
+        # catch-up or backfill to start) comes after every other task due now.
+        self.timers.set(uid, None if wake is None else max(wake, now + REPLAN_AFTER))
 
     def _plan_failed(self, entry: TaskEntry, stage: Stage, err: Exception, now: float) -> float:
         """Report the fault on the task and retry it later, with capped backoff."""
@@ -307,6 +322,7 @@ class Engine:
 
     def _plan_entry(self, entry: TaskEntry, now: float) -> float | None:
         """Plan `entry` now; returns when to plan it next."""
+        entry.calendars_changed = False  # this plan reads the calendars as they are
         if entry.raw_spec is not None:  # reading the spec failed inside kron: again
             self.index.read_spec(entry, json.loads(entry.raw_spec))
         if entry.invalid is not None and entry.invalid[0] == Reason.INTERNAL_ERROR:

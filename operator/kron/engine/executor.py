@@ -16,9 +16,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from kron.api import RunKind
+from kron.api.constants import MAX_INDEXED_RUNS
 from kron.engine.events import EventRecorder
 from kron.engine.faults import Faults, Stage, shorten
 from kron.engine.index import TaskEntry
+from kron.engine.intake import owned_by
 from kron.engine.observing import where
 from kron.engine.pool import Lane, WorkPool
 from kron.engine.statuswriter import StatusWriter
@@ -47,7 +49,9 @@ class Observer(Protocol):
     @property
     def leading(self) -> bool: ...
 
-    def observe_task(self, event_type: str | None, obj: dict[str, Any]) -> None: ...
+    def observe_task(
+        self, event_type: str | None, obj: dict[str, Any], *, known_only: bool = False
+    ) -> None: ...
 
     def observe_run(self, kind: RunKind, event_type: str | None, obj: dict[str, Any]) -> None: ...
 
@@ -153,6 +157,20 @@ class Executor:
             retry=create.attempt > 0,
         )
         self._engine.observe_run(kind, "ADDED", obj)
+        if _still_in_flight(entry, create):
+            # Created, but what the API server answered is not this run by kron's
+            # rules (say, a mutating webhook took its labels or owner): it would
+            # count as active for ever.
+            self._give_up(
+                entry,
+                create,
+                FailureKind.REJECTED,
+                f"{create.name} was created, but kron does not take the object the API "
+                "server returned as this task's run (its owner reference, labels or "
+                "kron.dev/ annotations were changed on admission, or more than "
+                f"{MAX_INDEXED_RUNS} objects claim to be this task's runs)",
+            )
+            return
         self._events.record(
             entry.ref,
             TaskEvent(
@@ -175,13 +193,15 @@ class Executor:
                 if _is_this_run(entry, create, existing):
                     # The tick already fired (a restart, or another replica): adopt it.
                     self._engine.observe_run(entry.kind, "ADDED", existing)
-                    return
+                    if not _still_in_flight(entry, create):
+                        return
+                    # The index would not take it after all: never wait on it forever.
                 self._give_up(
                     entry,
                     create,
                     FailureKind.CONFLICT,
-                    f"{create.name} exists and belongs to another owner; rename the task or "
-                    "delete that object",
+                    f"{create.name} exists and is not this task's run for this tick (another "
+                    "owner, or other kron.dev/ annotations); rename the task or delete it",
                 )
                 return
         now = self._clock()
@@ -273,15 +293,21 @@ class Executor:
         )
 
 
+def _still_in_flight(entry: TaskEntry, create: CreateRun) -> bool:
+    run = entry.runs.get(create.name)
+    return run is not None and run.in_flight
+
+
 def _where(entry: TaskEntry) -> str:
     return where(entry.ref)
 
 
 def _is_this_run(entry: TaskEntry, create: CreateRun, existing: dict[str, Any]) -> bool:
-    """Whether the object holding a run's name is that very run: this task's own
-    (controller reference, same namespace) for the same tick and attempt."""
+    """Whether the object holding a run's name is that very run: this task's own (by
+    the same rule as the index: controller reference to its UID and name, same
+    namespace) for the same tick and attempt."""
     owner = run_owner(existing)
-    if owner is None or owner.uid != entry.ref.uid or owner.namespace != entry.ref.namespace:
+    if owner is None or owner.uid != entry.ref.uid or owned_by(entry.ref, owner) is not None:
         return False
     run = read_run(entry.kind, existing, entry.ref.name)
     return not isinstance(run, Ignored) and (run.nominal, run.attempt) == (

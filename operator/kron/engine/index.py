@@ -109,6 +109,9 @@ class TaskEntry:
     """When the queued status write is to be sent (progress waits a little)."""
     status_since: float = 0.0
     """When the first change the queued write gathers was made."""
+    calendars_changed: bool = False
+    """A calendar it names changed since it was last planned (which its persisted
+    status cannot show a new leader)."""
     status_urgent: bool = False
     """The queued write carries a change that must be seen at once: no holding."""
     status_writing: bool = False

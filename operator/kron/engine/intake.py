@@ -77,30 +77,54 @@ def owned_by(ref: TaskRef, owner: RunOwner) -> Ignored | None:
 
 
 class Orphans:
-    """Runs of tasks not in the index yet, by task UID, with the owner they claim."""
+    """Runs of tasks not in the index yet, by the namespace and task UID they claim.
+
+    Unbounded while the index loads (runs are listed before tasks: every run is an
+    orphan until its task's page arrives), then `loaded` drops what no listed task
+    took and bounds the rest to `limit` tasks, oldest dropped first: from then on
+    orphans are only runs whose event beat their task's.
+    """
 
     def __init__(self, limit: int = MAX_ORPHAN_TASKS) -> None:
-        self._runs: dict[str, tuple[RunOwner, dict[str, ObservedRun]]] = {}
-        self._limit = limit
+        self._runs: dict[tuple[str, str], tuple[RunOwner, dict[str, ObservedRun]]] = {}
+        self._limit: int | None = None
+        self._bound = limit
 
     def runs(self, owner: RunOwner) -> dict[str, ObservedRun]:
         """The (mutable) runs kept for `owner`'s task."""
-        held = self._runs.get(owner.uid)
+        key = (owner.namespace, owner.uid)
+        held = self._runs.get(key)
         if held is None or held[0] != owner:
-            held = self._runs[owner.uid] = (owner, {})
-            while len(self._runs) > self._limit:
-                del self._runs[next(iter(self._runs))]
+            held = self._runs[key] = (owner, {})
+            if self._limit is not None:
+                while len(self._runs) > self._limit:
+                    del self._runs[next(iter(self._runs))]
         return held[1]
 
+    def discard(self, owner: RunOwner, name: str) -> None:
+        """Run `name` of `owner`'s task is gone; a task with none left is forgotten."""
+        key = (owner.namespace, owner.uid)
+        held = self._runs.get(key)
+        if held is None:
+            return
+        held[1].pop(name, None)
+        if not held[1]:
+            del self._runs[key]
+
     def adopt(self, ref: TaskRef) -> dict[str, ObservedRun]:
-        """Hand over the runs kept for `ref`, if they claim its namespace and name."""
-        held = self._runs.pop(ref.uid, None)
+        """Hand over the runs kept for `ref`, if they claim its name."""
+        held = self._runs.pop((ref.namespace, ref.uid), None)
         if held is None or owned_by(ref, held[0]) is not None:
             return {}
         return held[1]
 
-    def forget(self, uid: str) -> None:
-        self._runs.pop(uid, None)
+    def forget(self, ref: TaskRef) -> None:
+        self._runs.pop((ref.namespace, ref.uid), None)
+
+    def loaded(self) -> None:
+        """Every task is listed: what is left belongs to no task; bound from now on."""
+        self._runs.clear()
+        self._limit = self._bound
 
     def clear(self) -> None:
         self._runs.clear()

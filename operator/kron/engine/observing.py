@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from kron.api import RunKind
-from kron.api.constants import GROUP
+from kron.api.constants import GROUP, MAX_INDEXED_RUNS
 from kron.engine.calendars import CalendarIndex
 from kron.engine.events import EventRecorder
 from kron.engine.faults import Faults, Stage
@@ -26,11 +26,10 @@ from kron.k8s.shards import shard_of
 from kron.logs import Throttled
 from kron.metrics import Metrics
 from kron.planner import ObservedRun, Reason, RunPhase
+from kron.planner.records import SCHEDULED_TRIGGERS
 from kron.settings import Settings
 
 log = logging.getLogger(__name__)
-
-SCHEDULED_TRIGGERS = frozenset({"schedule", "catch-up", "retry"})
 
 
 def where(ref: TaskRef) -> str:
@@ -72,14 +71,18 @@ class TaskIndex:
             shard_of(uid, self._owner.settings.shard_count) == self._owner.settings.shard_index
         )
 
-    def observe_task(self, event_type: str | None, obj: dict[str, Any]) -> None:
-        """A ScheduledTask as listed or watched; a fault stays with that task."""
+    def observe_task(
+        self, event_type: str | None, obj: dict[str, Any], *, known_only: bool = False
+    ) -> None:
+        """A ScheduledTask as listed or watched; a fault stays with that task.
+        `known_only`: the answer to kron's own write, which updates a task the index
+        holds but never brings back one whose deletion it has seen meanwhile."""
         try:
-            self._observe_task(event_type, obj)
+            self._observe_task(event_type, obj, known_only)
         except Exception as err:
             self._index_failed(obj, err)
 
-    def _observe_task(self, event_type: str | None, obj: dict[str, Any]) -> None:
+    def _observe_task(self, event_type: str | None, obj: dict[str, Any], known_only: bool) -> None:
         meta = obj.get("metadata") or {}
         uid = meta.get("uid")
         if not uid or not self.mine(uid, meta.get("namespace")):
@@ -88,6 +91,8 @@ class TaskIndex:
             self.forget(uid)
             return
         entry = self.tasks.get(uid)
+        if entry is None and known_only:
+            return
         rv = resource_version(obj)
         if entry is not None and rv is not None and entry.rv is not None and rv <= entry.rv:
             return  # older than what a list or our own write already showed
@@ -177,13 +182,16 @@ class TaskIndex:
         if isinstance(run, Ignored):
             self._ignore(kind, obj, run, event_type)
             return
-        runs = entry.runs if entry is not None else self.orphans.runs(owner)
-        old = runs.get(run.name)
         if event_type == "DELETED":
             if entry is None:
-                runs.pop(run.name, None)
+                self.orphans.discard(owner, run.name)
             else:
                 self._gone(entry, run.name, run)
+            return
+        runs = entry.runs if entry is not None else self.orphans.runs(owner)
+        old = runs.get(run.name)
+        if old is None and len(runs) >= MAX_INDEXED_RUNS:
+            self._ignore(kind, obj, Ignored.TOO_MANY, event_type)
             return
         rv = resource_version(obj)
         if entry is not None and rv is not None:
@@ -253,8 +261,9 @@ class TaskIndex:
                 self._gone(entry, name)
 
     def forget(self, uid: str) -> None:
-        self.tasks.pop(uid, None)
+        entry = self.tasks.pop(uid, None)
         self._owner.calendars.untrack(uid)
-        self.orphans.forget(uid)
+        if entry is not None:
+            self.orphans.forget(entry.ref)
         self._owner.timers.cancel(uid)
         self._owner.events.forget(uid)

@@ -41,7 +41,9 @@ class Observer(Protocol):
     @property
     def leading(self) -> bool: ...
 
-    def observe_task(self, event_type: str | None, obj: dict[str, Any]) -> None: ...
+    def observe_task(
+        self, event_type: str | None, obj: dict[str, Any], *, known_only: bool = False
+    ) -> None: ...
 
     def wake(self, uid: str, when: float | None = None) -> None: ...
 
@@ -192,7 +194,7 @@ class StatusWriter:
             self._metrics.status_writes.labels("ok").inc()
             # The response is the whole task: take it as an observation (a spec
             # change that raced with this write is picked up here, not lost).
-            self._engine.observe_task("MODIFIED", obj)
+            self._engine.observe_task("MODIFIED", obj, known_only=True)
         entry.written = max(entry.written, version)
         if entry.cleanup is not None and entry.cleanup[0] <= entry.written:
             _, deletes = entry.cleanup
@@ -210,7 +212,7 @@ class StatusWriter:
             log.debug("re-reading %s/%s: %s", entry.ref.namespace, entry.ref.name, err)
             self._engine.wake(entry.ref.uid, self._clock() + 1.0)
             return
-        self._engine.observe_task("MODIFIED", fresh)
+        self._engine.observe_task("MODIFIED", fresh, known_only=True)
         current = self._engine.tasks.get(entry.ref.uid)
         if current is None:
             return

@@ -28,7 +28,7 @@ TAKEOVER_CAP: Final = 600.0
 
 def first_plan_at(entry: TaskEntry, now: float) -> float:
     """When a new leader should first plan `entry` (`now` unless it can safely wait)."""
-    if entry.invalid is not None or entry.raw_spec is not None:
+    if entry.invalid is not None or entry.raw_spec is not None or entry.calendars_changed:
         return now
     try:
         status: Any = json.loads(entry.persisted_json)

@@ -59,6 +59,8 @@ class Ignored(StrEnum):
     ANNOTATION = "annotation"
     NAME = "name"
     FUTURE = "future"
+    TOO_MANY = "too_many"
+    """The task has MAX_INDEXED_RUNS runs in the index already."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kron.k8s.api import ApiError, KubeApi, Object
 
@@ -32,11 +33,18 @@ Relisted = Callable[[set[tuple[str, str]]], None]
 """After a relist: the (namespace, name) of every object that still exists."""
 
 RETRY_CAP = 30.0
+MIN_WATCH_SECONDS = 1.0
+"""A watch the server ends sooner than this made no progress: the next waits."""
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential from 0.5 s up to RETRY_CAP, with jitter (half to full)."""
+    return min(RETRY_CAP, 0.5 * 2.0**attempt) * (0.5 + random.random() / 2)
 
 
 @dataclass
 class WatchCounters:
-    """What one watch did (tests and metrics read these)."""
+    """What one watch did (the tests read these)."""
 
     events: int = 0
     lists: int = 0
@@ -44,7 +52,6 @@ class WatchCounters:
     errors: int = 0
     bookmarks: int = 0
     resource_version: str = ""
-    listed: set[tuple[str, str]] = field(default_factory=set)
 
 
 class CollectionWatch:
@@ -74,8 +81,9 @@ class CollectionWatch:
     def path(self) -> str:
         return self._path
 
-    async def list(self) -> None:
-        """One consistent listing, page by page; each object goes to the handler."""
+    async def list(self) -> set[tuple[str, str]]:
+        """One consistent listing, page by page; each object goes to the handler.
+        Returns the (namespace, name) of every object listed."""
         present: set[tuple[str, str]] = set()
         version = ""
         async for chunk in self._api.list_pages(
@@ -88,37 +96,54 @@ class CollectionWatch:
             version = chunk.resource_version
         self.counters.lists += 1
         self.counters.resource_version = version
-        self.counters.listed = present
+        return present
 
     async def run(self) -> None:
-        """Watch forever from the last listing's version; relist when it is too old."""
+        """Watch forever from the last listing's version; relist when it is too old.
+
+        Whatever goes wrong with one watch request (a refusal, a broken stream, an
+        answer kron cannot read) ends that request only: the next one follows after
+        a backoff. So does a watch the server ends at once, which would otherwise
+        be re-sent in a tight loop.
+        """
         attempt = 0
         while True:
+            started = time.monotonic()
             try:
                 gone = await self._watch_once()
-            except ApiError as err:
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
                 self.counters.errors += 1
-                delay = min(RETRY_CAP, 0.5 * 2**attempt) * (0.5 + random.random() / 2)
+                gone = isinstance(err, ApiError) and err.status == 410
+                delay = retry_delay(attempt)
                 log.warning("watch of %s failed (retrying in %.1fs): %s", self._path, delay, err)
                 await asyncio.sleep(delay)
                 attempt += 1
-                gone = err.status == 410
             else:
-                attempt = 0
+                if time.monotonic() - started < MIN_WATCH_SECONDS and not gone:
+                    await asyncio.sleep(retry_delay(attempt))
+                    attempt += 1
+                else:
+                    attempt = 0
             if gone:
                 await self._relist()
 
     async def _relist(self) -> None:
+        attempt = 0
         while True:
             try:
-                await self.list()
-            except ApiError as err:
+                present = await self.list()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
                 self.counters.errors += 1
-                log.warning("relisting %s failed: %s", self._path, err)
-                await asyncio.sleep(1.0 + random.random())
+                delay = retry_delay(attempt)
+                log.warning("relisting %s failed (retrying in %.1fs): %s", self._path, delay, err)
+                await asyncio.sleep(delay)
+                attempt += 1
                 continue
-            self._relisted(self.counters.listed)
-            self.counters.listed = set()
+            self._relisted(present)
             return
 
     async def _watch_once(self) -> bool:
@@ -139,7 +164,10 @@ class CollectionWatch:
                 code = obj.get("code")
                 if code == 410:
                     return True
-                raise ApiError(int(code or 0), str(obj.get("reason", "")), str(obj.get("message")))
+                status = code if isinstance(code, int) else 0
+                raise ApiError(
+                    status, str(obj.get("reason", ""))[:100], str(obj.get("message"))[:300]
+                )
             version = (obj.get("metadata") or {}).get("resourceVersion")
             if isinstance(version, str) and version:
                 self.counters.resource_version = version

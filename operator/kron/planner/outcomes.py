@@ -12,11 +12,16 @@ from kron.api import ConditionStatus, PendingReason, PendingRun, RetryPolicy, Ru
 from kron.api.constants import MAX_PENDING
 from kron.planner.conditions import Reason
 from kron.planner.context import Pass
-from kron.planner.records import EventType, FailureKind, ObservedRun, RunPhase
+from kron.planner.records import (
+    SCHEDULED_TRIGGERS,
+    EventType,
+    FailureKind,
+    ObservedRun,
+    RunPhase,
+)
 from kron.planner.timeutil import rfc3339, to_time
 from kron.schedule import manual_retry_name, run_name
 
-STREAM_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.RETRY})
 """Runs of the schedule's own ticks: their retries carry trigger `retry`. A retry of a
 manual or backfill run keeps that trigger (with attempt >= 1), so it never moves the
 schedule's cursor and `stopAtNextSchedule` counts from when it started."""
@@ -29,7 +34,7 @@ def retryable(policy: RetryPolicy, trigger: Trigger) -> bool:
 
 
 def retry_trigger(trigger: Trigger) -> Trigger:
-    return Trigger.RETRY if trigger in STREAM_TRIGGERS else trigger
+    return Trigger.RETRY if trigger in SCHEDULED_TRIGGERS else trigger
 
 
 def retry_name(task: str, failed: ObservedRun, attempt: int) -> str | None:

@@ -17,14 +17,21 @@ from kron.planner.conditions import Reason, ready_reason
 from kron.planner.context import Pass
 from kron.planner.due import skip_held_backlog, start_due
 from kron.planner.finish import DEFER_SECONDS, finish, not_before
-from kron.planner.records import DeleteReason, DeleteRun, EventType, Plan, RunPhase, TaskInput
+from kron.planner.records import (
+    SCHEDULED_TRIGGERS,
+    DeleteReason,
+    DeleteRun,
+    EventType,
+    Plan,
+    RunPhase,
+    TaskInput,
+)
 from kron.planner.statuses import bound_status, copy_status
 from kron.planner.timelines import schedule_fingerprint, timeline_for
 from kron.planner.timeutil import rfc3339, to_int_seconds, to_time
 from kron.planner.unplannable import INVALID_REASONS, error_reason, invalid_plan
 from kron.schedule import ScheduleError, run_name
 
-SCHEDULED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.RETRY})
 """Runs whose nominal time belongs to the schedule's own stream (the cursor)."""
 HELD_REASONS = frozenset({Reason.SUSPENDED, Reason.TOO_MANY_FAILURES})
 __all__ = ["DEFER_SECONDS", "SCHEDULED_TRIGGERS", "plan"]

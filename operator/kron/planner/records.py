@@ -15,6 +15,9 @@ from enum import StrEnum
 from kron.api import RunKind, ScheduledTaskSpec, ScheduledTaskStatus, Trigger
 from kron.schedule import DaySet
 
+SCHEDULED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.RETRY})
+"""Runs of the schedule's own ticks (a retry continues its tick), not manual or backfill."""
+
 
 class RunPhase(StrEnum):
     """Where a run (Job or Pod) is in its life, as far as scheduling cares."""

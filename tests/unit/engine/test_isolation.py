@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 
-from kron.api import RunKind
+from kron.api import RunKind, Trigger
+from kron.api.constants import MAX_INDEXED_RUNS
 from kron.engine import engine as engine_module
 from kron.engine import observing
+from kron.k8s.api import ApiError
 from kron.k8s.runs import TaskRef
+from kron.planner import CreateRun, FailureKind
 from kron.schedule import Timeline
 from support.engine import T0, Clock, creates, engine, plan_all, run_object, sample, task_object
 
@@ -248,3 +251,68 @@ def test_a_task_whose_look_ahead_always_runs_out_of_budget_backs_off_but_keeps_f
         fired = len(e.tasks[A.uid].runs)
     assert fired == 60  # one run per second, every second
     assert len(looks) <= 8, len(looks)  # 1, 2, 4, 8, 16, 32 s apart: a handful in a minute
+
+
+def test_a_task_that_asks_to_be_planned_again_at_once_is_planned_once_per_turn() -> None:
+    """A plan that wakes its task "now" again (more backfill, or a planner bug) is
+    planned next turn, after every other task due now; one turn never loops on it."""
+    clock = Clock(T0 + 10)
+    e = engine(clock)
+    e.observe_task(None, task_object("alpha", "team-a", "uid-a"))
+    e.observe_task(None, task_object("beta", "team-b", "uid-b"))
+    planned: list[str] = []
+
+    def again_at_once(entry: Any, now: float) -> float:
+        planned.append(entry.ref.uid)
+        return now
+
+    e._plan_entry = again_at_once  # type: ignore[method-assign]
+    e._plan_due(clock())
+    assert sorted(planned) == ["uid-a", "uid-b"]
+    nxt = e.timers.next_time()
+    assert nxt is not None and nxt > clock()
+
+
+class TakenName:
+    """The wire when a run's name is taken: the create is refused, the GET shows
+    what holds the name (a tenant's own object)."""
+
+    def __init__(self, existing: dict[str, Any]) -> None:
+        self.existing = existing
+
+    async def create_run(self, kind: Any, namespace: str, body: Any) -> Any:
+        raise ApiError(409, "AlreadyExists", "already exists")
+
+    async def get_run(self, kind: Any, namespace: str, name: str) -> Any:
+        return self.existing
+
+
+async def test_an_object_holding_the_runs_name_that_the_index_would_not_take_is_no_run() -> None:
+    """Pre-created under the run's name with a controller reference to the task's UID
+    but another task name: adopting it would leave the run "in flight" for ever (a
+    Forbid task would never fire again); it is a conflict on that tick instead."""
+    clock = Clock(T0 + 0.5)
+    e = engine(clock)
+    e.observe_task(None, task_object("alpha", "team-a", "uid-a"))
+    plan_all(e)
+    [placeholder] = creates(e)
+    existing = run_object(A, placeholder.nominal)
+    existing["metadata"]["ownerReferences"][0]["name"] = "not-alpha"
+    e.executor._api = TakenName(existing)  # type: ignore[assignment]
+    create = CreateRun(placeholder.name, placeholder.nominal, 0, Trigger.SCHEDULE, T0)
+    await e.executor._create("uid-a", create, 0)
+    assert creates(e) == []
+    [failure] = e.tasks["uid-a"].failures
+    assert failure.kind is FailureKind.CONFLICT
+
+
+def test_objects_claiming_to_be_one_tasks_runs_are_kept_up_to_a_bound() -> None:
+    """A tenant can create any number of Jobs that look like their task's runs; the
+    index keeps MAX_INDEXED_RUNS of them, so a plan never walks an unbounded list."""
+    clock = Clock(T0 + 0.5)
+    e = engine(clock)
+    e.observe_task(None, task_object("alpha", "team-a", "uid-a", {"schedule": "@hourly"}))
+    for i in range(MAX_INDEXED_RUNS + 5):
+        e.observe_run(RunKind.JOB, "ADDED", run_object(A, int(T0) - 3600 * (i + 1)))
+    assert len(e.tasks["uid-a"].runs) == MAX_INDEXED_RUNS
+    assert sample(e.metrics, "kron_runs_ignored_total", reason="too_many") == 5

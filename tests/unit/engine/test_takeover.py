@@ -96,3 +96,24 @@ def test_a_recorded_run_that_ended_while_nobody_led_is_planned_now() -> None:
 def test_a_task_waiting_for_a_success_is_planned_now() -> None:
     """Its success deadline may come due before its next fire time."""
     assert first(current(successDueSince=rfc3339(T0 - 600))) == T0
+
+
+def test_a_task_whose_calendar_changed_while_standing_by_is_planned_now() -> None:
+    """Its persisted status was written before the edit and says nothing of it: the
+    tick the edit brings back (a holiday removed) may be due before the status's
+    next fire time."""
+    e = engine(Clock(T0))
+    e.follow()  # a standby
+    spec = {"schedule": "0 * * * *", "excludeCalendars": ["holidays"]}
+    e.observe_task(None, task_object(A.name, A.namespace, A.uid, spec, status=current()))
+    assert first_plan_at(e.tasks[A.uid], T0) == NEXT
+    e.calendars.observe(
+        "ADDED",
+        {
+            "apiVersion": "kron.dev/v1alpha1",
+            "kind": "Calendar",
+            "metadata": {"name": "holidays", "namespace": A.namespace, "resourceVersion": "1"},
+            "spec": {"entries": [{"date": "--12-25", "description": "Christmas"}]},
+        },
+    )
+    assert first_plan_at(e.tasks[A.uid], T0) == T0

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from kron.k8s import watch as watch_module
 from kron.k8s.api import ApiError, KubeApi, Listing, _events
 from kron.k8s.shards import SHARD_BUCKETS, bucket_of, run_selector, shard_of
 from kron.k8s.watch import CollectionWatch
@@ -174,3 +175,32 @@ def _selects(selector: str, bucket: int) -> bool:
 
 def test_buckets_cover_the_range() -> None:
     assert {bucket_of(f"u{i}") for i in range(20_000)} == set(range(SHARD_BUCKETS))
+
+
+async def test_an_unexpected_error_in_the_stream_retries_the_watch() -> None:
+    """Not only the API's refusals: anything one request raises (an answer kron
+    cannot read) ends that request, never the watch (and the replica with it)."""
+    server = Server(
+        [], [[RuntimeError("unreadable")], [{"type": "ERROR", "object": {"code": "x"}}]]
+    )
+    w, _, _ = watch(server)
+    await w.list()
+    await run_until(w, lambda: len(server.queries) >= 3)
+    assert w.counters.errors == 2
+
+
+async def test_a_watch_the_server_ends_at_once_is_not_resent_in_a_tight_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waits: list[int] = []
+
+    def delay(attempt: int) -> float:
+        waits.append(attempt)
+        return 0.0
+
+    monkeypatch.setattr(watch_module, "retry_delay", delay)
+    server = Server([], [[], [], []])
+    w, _, _ = watch(server)
+    await w.list()
+    await run_until(w, lambda: len(server.queries) >= 4)
+    assert waits[:3] == [0, 1, 2]  # backing off, since none of them made progress
