@@ -155,6 +155,7 @@ def error_page(ui: Ui, status: int, title: str, message: str) -> web.Response:
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     ui = _ui(request)
     try:
+        ui.gate.check_peer(request)
         if not request.path.startswith("/static/") and request.path != "/healthz":
             launched = ui.gate.launch(request)
             if launched is not None:
