@@ -503,6 +503,7 @@ class Bench:
             sampler.read()
         end = sampler.read()
         rows = self.rows(label)
+        names = {r.name for r in rows}
         # CPU per run counts the herd's status writes too (gathered, so they follow).
         settled = end
         if kron is not None:
@@ -516,7 +517,6 @@ class Bench:
                 log.warning("%s: %s; CPU per run counts what was written", label, err)
             settled = sampler.read()
         curve = drain_curve(rows, instant)
-        names = {r.name for r in rows}
         tasks = {r.task for r in rows}
         complete = len(tasks) >= c.herd
         drain = curve[-1] if complete and curve else math.nan

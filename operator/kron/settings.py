@@ -65,10 +65,12 @@ class Settings:
 
     status_interval: float = 10.0
     """Seconds kron gathers a task's progress (runs created and finished, the times
-    and counts they move) into one status write, so that a run that ends within it
-    costs one write instead of two; a task writes at most once per interval.
-    Changes of its conditions, of the spec generation it observed and of the
-    requests it acted on are written at once. 0: every change at once."""
+    and counts they move) into one status write; a task writes progress at most
+    once per interval. While one of its runs is still going, the write waits for
+    that run to end, up to six intervals, so a run that ends within a minute costs
+    one write for its start and its end. Changes of its conditions, of the spec
+    generation it observed and of the requests it acted on are written at once.
+    0: every change at once."""
 
     leader_election: bool = True
     """Lease-based leader election: one replica dispatches, the others keep a warm index."""
@@ -104,10 +106,11 @@ class Settings:
     """Each task may post `event_burst_per_task` Events at once, then one per
     `event_refill_seconds`; identical Events within 10 minutes are aggregated."""
     routine_events: bool = False
-    """Also post an Event for every run created (Fired) and every run that succeeded
-    (Succeeded). Off: those are in status.history and the metrics, and at a few
-    fires a second they were most of the requests kron sent besides the creates.
-    Events of anything else (failures, misses, skips, replacements) are always posted."""
+    """Also post an Event for every run created (Fired), every run that succeeded
+    (Succeeded) and every removal of runs beyond the history limits (Deleted). Off:
+    those are in status.history and the metrics, and at a few fires a second they
+    were most of the requests kron sent besides the creates. Events of anything else
+    (failures, misses, skips, replacements) are always posted."""
     max_pending_events: int = 100
     """Events waiting (for the operator-wide budget of 5 a second, shared fairly between
     namespaces, or for a worker) beyond this are dropped and counted in

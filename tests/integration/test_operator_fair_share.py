@@ -28,6 +28,8 @@ LABEL = "fair-share.kron.dev/test"
 SETUP_S = 35
 """Seconds from now to the herd's second: applying the tasks and their first status
 writes at 20 requests/s take about 10 s of it."""
+ATTEMPTS = 3
+"""Tries at a herd's second, each SETUP_S later, before a slow setup fails the test."""
 
 
 def daily_at(instant: int) -> str:
@@ -56,7 +58,7 @@ def sentinel_job(token: str) -> dict[str, Any]:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": "sentinel", "labels": {LABEL: token}},
+        "metadata": {"name": f"sentinel-{token}", "labels": {LABEL: token}},
         "spec": {
             "suspend": True,
             "template": {
@@ -69,23 +71,25 @@ def sentinel_job(token: str) -> dict[str, Any]:
     }
 
 
-def scheduled(cluster: ClusterHandle, namespace: str) -> int:
+def planned_for(cluster: ClusterHandle, namespace: str, instant: int) -> int:
+    """Tasks in `namespace` whose status says they fire next at `instant`."""
     out = cluster.kubectl("get", "scheduledtasks", "-n", namespace, "-o", "json").stdout
     items = yaml.safe_load(out)["items"]
-    return sum(1 for t in items if (t.get("status") or {}).get("nextScheduleTime"))
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(instant))
+    return sum(1 for t in items if (t.get("status") or {}).get("nextScheduleTime") == when)
 
 
-def test_a_small_namespace_is_created_before_another_namespaces_herd_has_drained(
-    cluster: ClusterHandle, namespace: str, other_namespace: str, operator
-) -> None:
-    herd_ns, small_ns = namespace, other_namespace
-    token = herd_ns[-6:]
+def herd_on_one_second(
+    cluster: ClusterHandle, herd_ns: str, small_ns: str, attempt: int
+) -> list[str] | None:
+    """Apply (or re-apply) both namespaces' tasks for a second SETUP_S ahead and return
+    the order the API server created their runs in; None when applying and planning
+    them took past that second (a slow machine: the caller tries again, later)."""
+    token = f"{herd_ns[-6:]}-{attempt}"
     cluster.kubectl("apply", "-n", herd_ns, "-f", "-", input=yaml.safe_dump(sentinel_job(token)))
-    order = CreationOrder(cluster, "jobs", f"{LABEL}={token}", f"{herd_ns}/sentinel").start()
+    order = CreationOrder(cluster, "jobs", f"{LABEL}={token}", f"{herd_ns}/sentinel-{token}")
+    order.start()
     try:
-        operator(
-            env={"KRON_NAMESPACES": f"{herd_ns},{small_ns}", "KRON_QPS": QPS, "KRON_BURST": "1"}
-        )
         instant = math.ceil(time.time()) + SETUP_S
         schedule = daily_at(instant)
         apply_all(
@@ -96,18 +100,33 @@ def test_a_small_namespace_is_created_before_another_namespaces_herd_has_drained
         )
         for ns, count in ((herd_ns, HERD), (small_ns, SMALL)):
             wait_until(
-                lambda ns=ns, count=count: scheduled(cluster, ns) == count,
+                lambda ns=ns, count=count: planned_for(cluster, ns, instant) == count,
                 timeout=SETUP_S,
-                message=f"every task in {ns} planned (status written)",
+                message=f"every task in {ns} planned for the herd's second",
             )
-        assert time.time() < instant - 1, "setting up took past the herd's second: raise SETUP_S"
-        added = wait_until(
+        if time.time() >= instant - 1:
+            return None
+        added: list[str] = wait_until(
             lambda: order.snapshot() if len(order.snapshot()) >= HERD + SMALL else None,
             timeout=SETUP_S + 90,
             message=f"all {HERD + SMALL} runs created",
         )
+        return added
     finally:
         order.stop()
+
+
+def test_a_small_namespace_is_created_before_another_namespaces_herd_has_drained(
+    cluster: ClusterHandle, namespace: str, other_namespace: str, operator: Any
+) -> None:
+    herd_ns, small_ns = namespace, other_namespace
+    operator(env={"KRON_NAMESPACES": f"{herd_ns},{small_ns}", "KRON_QPS": QPS, "KRON_BURST": "1"})
+    for attempt in range(ATTEMPTS):
+        added = herd_on_one_second(cluster, herd_ns, small_ns, attempt)
+        if added is not None:
+            break
+    else:
+        raise AssertionError(f"setting up took past the herd's second {ATTEMPTS} times")
     assert len(added) == len(set(added)) == HERD + SMALL, added
     small = [i for i, name in enumerate(added) if name.startswith(f"{small_ns}/")]
     assert len(small) == SMALL

@@ -159,7 +159,7 @@ def test_failed_run_is_retried_then_the_task_stops_after_too_many_failures(
 def test_history_limits_delete_old_finished_runs(
     cluster: ClusterHandle, namespace: str, operator
 ) -> None:
-    operator()
+    operator(env={"KRON_ROUTINE_EVENTS": "true"})  # Deleted is a routine Event
     apply(
         cluster,
         namespace,

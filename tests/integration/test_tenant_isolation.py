@@ -19,6 +19,7 @@ from typing import Any
 
 from kron.api.constants import MAX_STATUS_BYTES
 from support.cluster import ClusterHandle
+from support.creation_order import FieldHistory
 from support.operator import OperatorProcess
 from support.tasks import apply, condition, get_task, job_task, runs, status, wait_condition
 from support.wait import wait_until
@@ -221,19 +222,29 @@ def test_a_leader_paused_past_its_lease_never_writes_an_older_status(
     keeps_firing(cluster, other_namespace, "steady")
     assert a.process is not None
     a.process.send_signal(signal.SIGSTOP)
+    history = FieldHistory(
+        cluster,
+        "scheduledtask",
+        other_namespace,
+        "steady",
+        (".status.lastScheduleTime", ".status.counts.fired"),
+    )
     try:
         wait_until(b.leading, timeout=30, message="b takes over while a is paused")
         keeps_firing(cluster, other_namespace, "steady")
+        history.start()
     finally:
         a.process.send_signal(signal.SIGCONT)
-    # While a resumes and steps down, the status only ever moves forward.
-    seen = []
-    deadline = time.monotonic() + 6
-    while time.monotonic() < deadline:
-        current = status(cluster, other_namespace, "steady")
-        seen.append((current["lastScheduleTime"], current["counts"]["fired"]))
+    try:
+        # Every status the task passes through while a resumes and steps down, and
+        # a few of b's writes after: the watch sees each write, in commit order.
+        wait_until(lambda: not a.leading(), timeout=30, message="a stands by after resuming")
+        after = len(history.snapshot()) + 3
+        wait_until(lambda: len(history.snapshot()) >= after, timeout=30, message="b writes on")
+    finally:
+        history.stop()
+    seen = [(when, int(fired or 0)) for when, fired in history.snapshot()]
     assert seen == sorted(seen), seen
-    wait_until(lambda: not a.leading(), timeout=30, message="a stands by after resuming")
     settled = _writes(a)
     keeps_firing(cluster, other_namespace, "steady")
     assert _writes(a) == settled, "the resumed replica kept writing as a standby"

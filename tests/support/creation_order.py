@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from support.cluster import ClusterHandle
@@ -36,26 +37,12 @@ class CreationOrder:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self, timeout: float = 30) -> CreationOrder:
-        assert self.cluster.kubectl_binary is not None, "no kubectl"
-        self._process = subprocess.Popen(
-            [
-                str(self.cluster.kubectl_binary),
-                f"--kubeconfig={self.cluster.kubeconfig}",
-                "get",
-                self.resource,
-                "--all-namespaces",
-                "--selector",
-                self.selector,
-                "--watch",
-                "--output-watch-events",
-                "--output",
-                f"jsonpath={FORMAT}",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+        self._process = kubectl_watch(
+            self.cluster,
+            [self.resource, "--all-namespaces", "--selector", self.selector],
+            FORMAT,
+            self._read,
         )
-        threading.Thread(target=self._read, daemon=True).start()
         wait_until(
             self._seen_sentinel.is_set,
             timeout=timeout,
@@ -63,21 +50,93 @@ class CreationOrder:
         )
         return self
 
-    def _read(self) -> None:
-        assert self._process is not None and self._process.stdout is not None
-        for line in self._process.stdout:
-            kind, _, name = line.strip().partition(" ")
-            if name == self.sentinel:
-                self._seen_sentinel.set()
-            elif kind == "ADDED" and self._seen_sentinel.is_set():
-                with self._lock:
-                    self.added.append(name)
+    def _read(self, line: str) -> None:
+        kind, _, name = line.partition(" ")
+        if name == self.sentinel:
+            self._seen_sentinel.set()
+        elif kind == "ADDED" and self._seen_sentinel.is_set():
+            with self._lock:
+                self.added.append(name)
 
     def snapshot(self) -> list[str]:
         with self._lock:
             return list(self.added)
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(timeout=10)
+        stop(self._process)
+
+
+@dataclass
+class FieldHistory:
+    """Every state one object passes through, as `kubectl get NAME --watch` sees them:
+    each event's `jsonpath` fields (of `.object`), in the order etcd committed them,
+    so no write between two polls goes unseen."""
+
+    cluster: ClusterHandle
+    resource: str
+    namespace: str
+    name: str
+    fields: tuple[str, ...]
+    """jsonpaths inside the object, e.g. `.status.lastScheduleTime`."""
+    values: list[tuple[str, ...]] = field(default_factory=list)
+    _process: subprocess.Popen[str] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, timeout: float = 30) -> FieldHistory:
+        paths = "\t".join("{.object" + f + "}" for f in self.fields)
+        self._process = kubectl_watch(
+            self.cluster,
+            [self.resource, self.name, "--namespace", self.namespace],
+            paths + '{"\\n"}',
+            self._read,
+        )
+        wait_until(self.snapshot, timeout=timeout, message=f"the watch on {self.name} listed it")
+        return self
+
+    def _read(self, line: str) -> None:
+        with self._lock:
+            self.values.append(tuple(line.split("\t")))
+
+    def snapshot(self) -> list[tuple[str, ...]]:
+        with self._lock:
+            return list(self.values)
+
+    def stop(self) -> None:
+        stop(self._process)
+
+
+def kubectl_watch(
+    cluster: ClusterHandle, args: list[str], jsonpath: str, on_line: Callable[[str], None]
+) -> subprocess.Popen[str]:
+    """`kubectl get ARGS --watch --output-watch-events`, each line (stripped) handed to
+    `on_line` from a reader thread."""
+    assert cluster.kubectl_binary is not None, "no kubectl"
+    process = subprocess.Popen(
+        [
+            str(cluster.kubectl_binary),
+            f"--kubeconfig={cluster.kubeconfig}",
+            "get",
+            *args,
+            "--watch",
+            "--output-watch-events",
+            "--output",
+            f"jsonpath={jsonpath}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            on_line(line.rstrip("\n"))
+
+    threading.Thread(target=read, daemon=True).start()
+    return process
+
+
+def stop(process: subprocess.Popen[str] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        process.wait(timeout=10)

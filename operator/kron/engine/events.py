@@ -43,8 +43,9 @@ EVENT_RATE_BURST = 50
 SERIES_WINDOW = 600.0
 SERIES_CACHE = 4096
 COMPONENT = "kron"
-ROUTINE = frozenset({"Fired", "Succeeded"})
-"""Events of every run that went as planned: posted only with `routine_events`."""
+ROUTINE = frozenset({"Fired", "Succeeded", "Deleted"})
+"""Events of every run that went as planned (created, succeeded, removed from the
+history by its limits): posted only with `routine_events`."""
 
 
 @dataclass(slots=True)

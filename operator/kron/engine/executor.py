@@ -5,6 +5,7 @@ already exists (a restart, or another replica, created it); deletes are
 idempotent; status writes are merge patches coalesced per task, and history
 cleanup is released only once the status that records those runs is written.
 Every job re-checks leadership and that its task still exists when it runs.
+Status writes are `kron.engine.statuswriter`'s.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import Any, Protocol
 
 from kron.api import RunKind
 from kron.engine.events import EventRecorder
-from kron.engine.faults import Faults, Stage, retry_delay
+from kron.engine.faults import Faults, Stage, shorten
 from kron.engine.index import TaskEntry
+from kron.engine.observing import where
 from kron.engine.pool import Lane, WorkPool
+from kron.engine.statuswriter import StatusWriter
 from kron.k8s.api import ApiError, KubeApi
 from kron.k8s.observed import Ignored, read_run, run_owner
-from kron.k8s.patch import merge_patch
 from kron.k8s.runs import build_run
 from kron.metrics import Metrics
 from kron.planner import CreateFailure, CreateRun, DeleteRun, EventType, FailureKind, TaskEvent
@@ -66,13 +68,23 @@ class Executor:
         status_interval: float = 0.0,
     ) -> None:
         self._engine = engine
-        self._status_interval = status_interval
         self._faults = faults
         self._api = api
         self._pool = pool
         self._metrics = metrics
         self._events = events
         self._clock = clock
+        self.statuses = StatusWriter(
+            engine,
+            api=api,
+            pool=pool,
+            metrics=metrics,
+            faults=faults,
+            clock=clock,
+            interval=status_interval,
+            release_cleanup=self._release_cleanup,
+            backoff=lambda attempt: backoff(attempt, base=0.2, cap=30.0),
+        )
 
     # -- creating runs --
 
@@ -240,148 +252,29 @@ class Executor:
 
     # -- writing status --
 
-    async def _replan_from_server(self, entry: TaskEntry) -> None:
-        """The task changed since this status was computed: drop what kron intended,
-        read the task again, and plan it afresh from what the server has (the runs
-        themselves still say which ticks fired)."""
-        try:
-            fresh = await self._api.get_task(entry.ref.namespace, entry.ref.name)
-        except ApiError as err:
-            log.debug("re-reading %s/%s: %s", entry.ref.namespace, entry.ref.name, err)
-            self._engine.wake(entry.ref.uid, self._clock() + 1.0)
-            return
-        self._engine.observe_task("MODIFIED", fresh)
-        current = self._engine.tasks.get(entry.ref.uid)
-        if current is None:
-            return
-        current.reset_status()
-        current.cleanup = None
-        current.version += 1
-        self._engine.wake(entry.ref.uid)
-
     def status_dirty(self, entry: TaskEntry, *, at_once: bool = True) -> None:
-        """Queue a status write for `entry` unless one is queued already.
-
-        One write per task at a time: two merge patches computed from the same
-        persisted base could land in either order, the older one last. A change
-        made while a write is in flight is sent when that write returns. Progress
-        (`at_once=False`) waits `status_interval` seconds, gathering what follows
-        (a run's end with its start); a change that must be seen at once sends a
-        waiting write now.
-        """
-        now = self._clock()
-        if entry.status_queued:
-            if at_once and entry.status_due > now:
-                entry.status_due = now
-                if not entry.status_writing:
-                    self._submit_status(entry.ref.uid)
-            return
-        entry.status_queued = True
-        entry.status_due = now if at_once else now + self._status_interval
-        if not entry.status_writing:
-            self._submit_status(entry.ref.uid, delay=entry.status_due - now)
+        self.statuses.dirty(entry, at_once=at_once)
 
     def flush_statuses(self) -> int:
-        """Send every gathered status write now (a leader about to step down)."""
-        waiting = 0
-        now = self._clock()
-        for entry in self._engine.tasks.values():
-            if entry.status_queued and entry.status_due > now:
-                entry.status_due = now
-                if not entry.status_writing:
-                    self._submit_status(entry.ref.uid)
-                waiting += 1
-        return waiting
+        return self.statuses.flush()
 
-    def _submit_status(self, uid: str, attempt: int = 0, delay: float = 0.0) -> None:
-        entry = self._engine.tasks.get(uid)
-        namespace = entry.ref.namespace if entry is not None else ""
-
-        async def job() -> None:
-            await self._write_status(uid, attempt)
-
-        if delay > 0:
-            self._pool.submit_later(delay, Lane.STATUS, job, key=uid, namespace=namespace)
-        else:
-            self._pool.submit(Lane.STATUS, job, key=uid, namespace=namespace)
-
-    async def _write_status(self, uid: str, attempt: int = 0) -> None:
-        entry = self._engine.tasks.get(uid)
-        if entry is None or not entry.status_queued:
-            return  # written already (a gathered write sent early)
-        if entry.status_due > self._clock() + 0.001 and attempt == 0:
-            return  # sent early meanwhile and queued again: its own job comes later
-        entry.status_queued = False
-        if not self._engine.leading:
-            return
-        entry.status_writing = True
-        try:
-            retry = await self._patch_status(entry)
-        except Exception as err:
-            # A fault inside kron while recording this task: retried with backoff.
-            self._faults.report(Stage.RECORD, _where(entry), err)
-            entry.status_queued = True
-            self._submit_status(uid, attempt + 1, retry_delay(attempt + 1))
-            return
-        finally:
-            entry.status_writing = False
-        if retry:
-            entry.status_queued = True
-            self._submit_status(uid, attempt + 1, backoff(attempt, base=0.2, cap=30.0))
-        elif entry.status_queued:
-            # Changed while this write was in flight: at its due time (progress waits).
-            self._submit_status(uid, delay=max(0.0, entry.status_due - self._clock()))
-
-    async def _patch_status(self, entry: TaskEntry) -> bool:
-        """Write the intended status; True when it should be retried."""
-        version = entry.version
-        patch = merge_patch(entry.persisted, entry.intended_api())
-        if patch:
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("status of %s/%s: %s", entry.ref.namespace, entry.ref.name, patch)
-            # Fenced by resourceVersion: the patch applies only to the object this
-            # status was computed from. A replica that resumes after a pause, or any
-            # other writer in between, turns it into a conflict, never an overwrite.
-            body: dict[str, Any] = {"status": patch}
-            if entry.rv is not None:
-                body["metadata"] = {"resourceVersion": str(entry.rv)}
-            try:
-                obj = await self._api.patch_task_status(entry.ref.namespace, entry.ref.name, body)
-            except ApiError as err:
-                self._metrics.status_writes.labels("error").inc()
-                if err.not_found or err.fenced:
-                    return False
-                if err.conflict:
-                    await self._replan_from_server(entry)
-                    return False
-                if err.retryable:
-                    return True
-                self._faults.report(Stage.RECORD, _where(entry), err)
-                return False
-            self._metrics.status_writes.labels("ok").inc()
-            # The response is the whole task: take it as an observation (a spec
-            # change that raced with this write is picked up here, not lost).
-            self._engine.observe_task("MODIFIED", obj)
-        entry.written = max(entry.written, version)
-        if entry.cleanup is not None and entry.cleanup[0] <= entry.written:
-            _, deletes = entry.cleanup
-            entry.cleanup = None
-            for delete in deletes:
-                if delete.name in entry.runs:
-                    self.delete(entry, delete, foreground=False, lane=Lane.CLEANUP)
-            self._events.record(
-                entry.ref,
-                TaskEvent(
-                    EventType.NORMAL,
-                    "Deleted",
-                    f"Deleted {len(deletes)} finished run(s) beyond the history limits",
-                ),
-            )
-        return False
+    def _release_cleanup(self, entry: TaskEntry, deletes: list[DeleteRun]) -> None:
+        """The status that records these runs is written: delete them (history)."""
+        for delete in deletes:
+            if delete.name in entry.runs:
+                self.delete(entry, delete, foreground=False, lane=Lane.CLEANUP)
+        self._events.record(
+            entry.ref,
+            TaskEvent(
+                EventType.NORMAL,
+                "Deleted",
+                f"Deleted {len(deletes)} finished run(s) beyond the history limits",
+            ),
+        )
 
 
 def _where(entry: TaskEntry) -> str:
-    return f"task {entry.ref.namespace}/{entry.ref.name}"
+    return where(entry.ref)
 
 
 def _is_this_run(entry: TaskEntry, create: CreateRun, existing: dict[str, Any]) -> bool:
@@ -397,10 +290,9 @@ def _is_this_run(entry: TaskEntry, create: CreateRun, existing: dict[str, Any]) 
     )
 
 
-MESSAGE_LIMIT = 1024
+API_MESSAGE_LIMIT = 1024
 
 
 def one_line_api(err: ApiError) -> str:
-    """The API server's refusal, on one line and at most MESSAGE_LIMIT characters."""
-    text = " ".join((err.message or str(err)).split())
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "\u2026"
+    """The API server's refusal, on one line and at most API_MESSAGE_LIMIT characters."""
+    return shorten(err.message or str(err), API_MESSAGE_LIMIT)

@@ -48,7 +48,12 @@ _SPACE = re.compile(r"\s+")
 
 def one_line(err: BaseException, limit: int = MESSAGE_LIMIT) -> str:
     """`Type: message` on one line, at most `limit` characters."""
-    text = _SPACE.sub(" ", f"{type(err).__name__}: {err}").strip()
+    return shorten(f"{type(err).__name__}: {err}", limit)
+
+
+def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`text` on one line, at most `limit` characters (an ellipsis ends a cut)."""
+    text = _SPACE.sub(" ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 

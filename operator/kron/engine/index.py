@@ -107,6 +107,10 @@ class TaskEntry:
     """A status write is wanted (queued, backing off, or due after the one in flight)."""
     status_due: float = 0.0
     """When the queued status write is to be sent (progress waits a little)."""
+    status_since: float = 0.0
+    """When the first change the queued write gathers was made."""
+    status_urgent: bool = False
+    """The queued write carries a change that must be seen at once: no holding."""
     status_writing: bool = False
     """A status write is on the wire: at most one per task at a time."""
     runs: dict[str, ObservedRun] = field(default_factory=dict)
