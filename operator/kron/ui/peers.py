@@ -96,11 +96,13 @@ class PeerCheck:
         transport = request.transport
         if transport is None:
             raise Refused(400, "Closed", "The connection closed.")
-        if transport in self._known:
+        try:
             uid = self._known[transport]
-        else:
+        except KeyError:
             uid = self._owner(transport)
             self._known[transport] = uid
+        except TypeError:  # a transport without weak references: ask every time
+            uid = self._owner(transport)
         if uid is None:
             raise Refused(
                 403,

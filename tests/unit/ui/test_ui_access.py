@@ -171,6 +171,19 @@ async def test_root_counts_as_our_own_account_and_unknown_programs_are_refused(
         assert "cannot tell which account" in await response.text()
 
 
+async def test_the_owner_is_looked_up_once_per_connection(serve: Start) -> None:
+    asked: list[object] = []
+
+    def lookup(peer: object, ours: object) -> int:
+        asked.append(peer)
+        return os.geteuid()
+
+    served = await serve(peers=PeerCheck(lookup))
+    for _ in range(3):
+        assert (await served.page("/ns/team"))[0] == 200
+    assert asked and len(asked) == len(set(asked)) < 4  # not once per request
+
+
 async def test_the_real_peer_check_answers_this_accounts_own_connections(serve: Start) -> None:
     served = await serve()  # the fixture's gate reads /proc/net/tcp (Linux)
     assert isinstance(served.gate.peers, PeerCheck)
