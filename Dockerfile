@@ -5,6 +5,11 @@
 # kron's wheel into a virtualenv; the second copies that virtualenv onto a clean Python.
 # No compiler, pip, pip cache, sources or test tools reach the final image.
 #
+# `--build-arg KRON_UI=1` adds the `kron ui` extra (Jinja2, from its own hashed lock,
+# operator/ui-requirements.lock) for an image that also serves the web page behind an
+# authentication proxy (`kron ui --auth bearer`, docs/cli/ui.md); without it the image
+# holds the operator's runtime only.
+#
 # The release base is pinned by tag and by the digest of its multi-platform index; bump
 # both together (`docker buildx imagetools inspect python:<tag>` prints the digest).
 # `make image` passes the locally made base instead (hack/image-base.sh).
@@ -15,19 +20,21 @@ FROM ${PYTHON_IMAGE} AS build
 # image` sets them to what the host's pip uses (the bundle is bind-mounted, never copied).
 ARG PIP_CERT
 ARG PIP_INDEX_URL
+ARG KRON_UI=""
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 # The locks alone first: this layer is reused until a lock changes (`make lock`). The
 # dependencies' own test suites (kubernetes' *_test.py, websocket/tests, ...) go.
-COPY operator/requirements.lock operator/build-requirements.lock operator/
+COPY operator/requirements.lock operator/build-requirements.lock operator/ui-requirements.lock \
+     operator/
 RUN python -m venv /opt/build \
     && /opt/build/bin/pip install --require-hashes --only-binary :all: \
        -r operator/build-requirements.lock \
     && python -m venv /opt/kron \
     && /opt/kron/bin/pip install --require-hashes --only-binary :all: \
-       -r operator/requirements.lock \
+       -r operator/requirements.lock ${KRON_UI:+-r operator/ui-requirements.lock} \
     && find /opt/kron/lib -depth \( -type d -name tests -o -name 'test_*.py' \
        -o -name '*_test.py' -o -name 'test_*.cpython-*.pyc' -o -name '*_test.cpython-*.pyc' \) \
        -exec rm -rf {} +

@@ -14,7 +14,8 @@
 # does by default.
 #
 # Environment:
-#   KRON_IMAGE       repository to tag (default localhost/kron)
+#   KRON_IMAGE       repository to tag (default localhost/kron; localhost/kron-ui with KRON_UI)
+#   KRON_UI          1: add the `kron ui` extra (Dockerfile build-arg KRON_UI)
 #   KRON_IMAGE_BASE  build on this base instead of the local one, e.g. the Dockerfile's
 #                    release default where a registry is reachable: KRON_IMAGE_BASE=release
 #   PYTHON           interpreter used to read pyproject.toml and pip's settings (python3)
@@ -46,9 +47,10 @@ if revision="$(git rev-parse HEAD 2>/dev/null)"; then
 else
   revision=unknown commit=nogit # a source tree without its git history
 fi
-repo="${KRON_IMAGE:-localhost/kron}"
+repo="${KRON_IMAGE:-localhost/kron${KRON_UI:+-ui}}"
 
 build_args=()
+[[ -z ${KRON_UI:-} ]] || build_args+=(--build-arg "KRON_UI=$KRON_UI")
 case "${KRON_IMAGE_BASE:-}" in
   "") base="$(bash "$here/image-base.sh")"; build_args+=(--build-arg "PYTHON_IMAGE=$base") ;;
   release) base="the Dockerfile's default"; base_ref="$(sed -n 's/^ARG PYTHON_IMAGE=//p' Dockerfile)" ;;

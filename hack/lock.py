@@ -1,11 +1,15 @@
 """The image's locked dependency sets, with hashes: generate them, or check they are fresh.
 
-Two lock files, both installed by the Dockerfile with ``pip install --require-hashes``:
+Three lock files, all installed by the Dockerfile with ``pip install --require-hashes``:
 
   operator/requirements.lock        kron's runtime dependencies ([project] dependencies),
                                     the only packages besides kron in the image's venv
   operator/build-requirements.lock  what builds kron's wheel ([build-system] requires),
                                     used in the build stage only
+  operator/ui-requirements.lock     the `ui` extra (Jinja2 and what it needs), added to
+                                    the venv only when the image is built with KRON_UI=1
+                                    (a `kron ui` image); it pins nothing the runtime
+                                    lock pins, so the two install together
 
 Both are resolved by ``uv pip compile`` for the image's interpreter and platform (CPython
 3.11 on x86-64 glibc 2.36, Debian bookworm's), not for whatever runs this script, from
@@ -73,8 +77,8 @@ class Lock:
     source: str  # what uv reads: pyproject.toml itself, or "-" (stdin)
 
 
-def locks(root: Path = ROOT) -> tuple[Lock, Lock]:
-    """The two locks of the checkout at ``root``, with their inputs from its pyproject."""
+def locks(root: Path = ROOT) -> tuple[Lock, Lock, Lock]:
+    """The locks of the checkout at ``root``, with their inputs from its pyproject."""
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     python = str(project["project"]["requires-python"])
     return (
@@ -87,6 +91,12 @@ def locks(root: Path = ROOT) -> tuple[Lock, Lock]:
         Lock(
             root / "operator" / "build-requirements.lock",
             tuple(project["build-system"]["requires"]),
+            python,
+            "-",
+        ),
+        Lock(
+            root / "operator" / "ui-requirements.lock",
+            tuple(project["project"]["optional-dependencies"]["ui"]),
             python,
             "-",
         ),
@@ -186,12 +196,29 @@ def problems(lock: Lock) -> list[str]:
     return found
 
 
+def overlap(all_locks: tuple[Lock, Lock, Lock]) -> list[str]:
+    """The ui lock goes into the same venv as the runtime lock: it must add packages only
+    (a package in both, at two versions, would make ``pip install`` of the two fail)."""
+    runtime, _, ui = all_locks
+    if not (runtime.path.is_file() and ui.path.is_file()):
+        return []
+    try:
+        both = pins(runtime.path.read_text()).keys() & pins(ui.path.read_text()).keys()
+    except ValueError:
+        return []  # reported by problems()
+    return [
+        f"operator/{ui.path.name}: pins {name}, which operator/{runtime.path.name} pins too; "
+        "run `make lock`"
+        for name in sorted(both)
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--check", action="store_true", help="check offline, write nothing")
     args = parser.parse_args()
     if args.check:
-        found = [p for lock in locks() for p in problems(lock)]
+        found = [p for lock in locks() for p in problems(lock)] + overlap(locks())
         for problem in found:
             print(f"lock: {problem}", file=sys.stderr)
         return 1 if found else 0

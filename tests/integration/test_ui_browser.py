@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -179,6 +180,22 @@ def test_without_the_printed_key_the_page_is_refused(
     assert status == 421
 
 
+def test_each_run_has_an_address_of_its_own_and_two_keep_their_sessions(
+    cluster: ClusterHandle, namespace: str, start_ui: Callable[..., UiProcess], page: Page
+) -> None:
+    apply(cluster, namespace, job_task("both", "@every 1h"))
+    first = start_ui()
+    host = str(urlsplit(first.url).hostname)
+    assert host.startswith("127.") and host != "127.0.0.1", first.url  # Linux: 127/8 is lo
+    # Another on the same host: browsers keep cookies per host, whatever the port.
+    second = start_ui(extra=["--address", host])
+    for ui in (first, second):
+        page.goto(ui.url)
+    for ui in (first, second, first):
+        page.goto(ui.base + f"/ns/{namespace}")
+        expect(task_row(page, "both")).to_contain_text("every hour")
+
+
 # -- actions ----------------------------------------------------------------------------
 
 
@@ -316,6 +333,25 @@ def test_a_day_on_which_the_clocks_change_is_marked_on_the_upcoming_list(
     expect(page.locator("li.day.dst")).to_have_count(1)  # only that day of the five
     if change.forward:  # 02:30 does not exist that day: it fires as clocks jump, at 03:00
         expect(marked.locator(".fires")).to_contain_text("03:00")
+
+
+# -- the next 24 hours ------------------------------------------------------------------
+
+
+def test_the_timeline_updates_live_with_working_links_in_the_zone_asked_for(
+    cluster: ClusterHandle, namespace: str, start_ui: Callable[..., UiProcess], page: Page
+) -> None:
+    apply(cluster, namespace, job_task("herd", "*/30 * * * *"))
+    ui = start_ui()
+    open_ui(page, ui, f"/ns/{namespace}/timeline?tz=Etc/GMT%2B5")
+    expect(page.locator("#live-status")).to_have_text("Live")
+    apply(cluster, namespace, job_task("newcomer", "0,30 * * * *"))  # joins the busiest minutes
+    herds = page.locator('[data-region="herds"]')
+    expect(herds.get_by_role("link", name="newcomer").first).to_be_visible()
+    assert int(page.locator("body").get_attribute("data-updates") or 0) >= 1
+    expect(herds.locator(".summary")).to_contain_text("(Etc/GMT+5)")  # not UTC
+    herds.get_by_role("link", name="newcomer").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("newcomer")
 
 
 # -- keyboard and phone -----------------------------------------------------------------

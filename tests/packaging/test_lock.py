@@ -37,11 +37,33 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def test_the_committed_locks_are_fresh() -> None:
     assert all_problems(REPO) == []
-    runtime, build = lock.locks(REPO)
+    runtime, build, ui = lock.locks(REPO)
     assert {"kopf", "kubernetes", "pydantic", "tzdata"} <= lock.pins(
         runtime.path.read_text()
     ).keys()
     assert {"setuptools", "wheel"} <= lock.pins(build.path.read_text()).keys()
+    assert lock.pins(ui.path.read_text()).keys() == {"jinja2", "markupsafe"}
+    assert lock.overlap(lock.locks(REPO)) == []
+
+
+def test_a_changed_ui_extra_makes_only_the_ui_lock_stale(checkout: Path) -> None:
+    edit(checkout / "pyproject.toml", '"jinja2>=3.1,<4"', '"jinja2>=3.2,<4"')
+    found = all_problems(checkout)
+    assert found[0].startswith("operator/ui-requirements.lock: stale"), found
+    assert "jinja2==3.1.6 does not satisfy jinja2<4,>=3.2" in found[1], found
+    assert len(found) == 2, found
+
+
+def test_the_ui_lock_may_not_pin_what_the_runtime_lock_pins(checkout: Path) -> None:
+    runtime = (checkout / "operator" / "requirements.lock").read_text()
+    pydantic = re.search(r"^pydantic==\S+ \\\n(\s+--hash=\S+ \\\n)*\s+--hash=\S+\n", runtime, re.M)
+    assert pydantic is not None
+    with (checkout / "operator" / "ui-requirements.lock").open("a") as ui:
+        ui.write(pydantic.group(0))
+    assert lock.overlap(lock.locks(checkout)) == [
+        "operator/ui-requirements.lock: pins pydantic, which operator/requirements.lock "
+        "pins too; run `make lock`"
+    ]
 
 
 def test_a_changed_runtime_dependency_makes_the_lock_stale(checkout: Path) -> None:

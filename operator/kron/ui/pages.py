@@ -133,11 +133,10 @@ class Window:
             days = DEFAULT_DAYS
         return cls(start, max(1, min(days, MAX_DAYS)), problem)
 
-    def query(self) -> str:
-        parts = [f"days={self.days}"]
-        if self.start is not None:
-            parts.insert(0, f"from={self.start.isoformat()}")
-        return "&".join(parts)
+    def query(self) -> dict[str, str]:
+        """The window as query parameters (for a URL, through urlencode)."""
+        start = {"from": self.start.isoformat()} if self.start is not None else {}
+        return {**start, "days": str(self.days)}
 
 
 def task_calendar(view: TaskView, window: Window, now: float) -> tuple[Calendar | None, str]:
@@ -190,12 +189,15 @@ def chart_zone(query: Mapping[str, str]) -> tuple[dt.tzinfo, str, str | None]:
         return dt.UTC, "UTC", f"{err}; showing UTC"
 
 
-def herd_context(feed: Feed, now: float, zone: dt.tzinfo, zone_name: str) -> Context:
+def herd_context(
+    feed: Feed, now: float, namespace: str, zone: dt.tzinfo, zone_name: str
+) -> Context:
     tasks = [view.task for view in (task_view(o, now) for o in feed.objects.values())]
     chart: Herds = herds([t for t in tasks if t is not None], now, zone)
     invalid = sum(1 for t in tasks if t is None)
     height = max(chart.busiest, 1)
     return {
+        "namespace": namespace,
         "chart": chart,
         "zone_name": zone_name,
         "bar_scale": 100.0 / height,

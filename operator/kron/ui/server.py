@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import jinja2
 from aiohttp import web
@@ -26,9 +26,6 @@ from kron.cli.cluster import NAMESPACE_NAME, TASK_NAME
 from kron.ui.access import Directory
 from kron.ui.feeds import EVENTS, TASKS, FeedKey, FeedLimitError, Feeds
 from kron.ui.pages import (
-    LIST_REGIONS,
-    TASK_REGIONS,
-    TIMELINE_REGIONS,
     Window,
     chart_zone,
     find_task,
@@ -78,8 +75,14 @@ class Ui:
 
     def __post_init__(self) -> None:
         version = static_version()
+        # Only names of our own: Jinja2's built-in globals (range, dict, namespace, ...)
+        # would stand in for a variable a context forgot (a `namespace` missing from a
+        # stream's context rendered as "<class 'jinja2.utils.Namespace'>"); without them
+        # StrictUndefined makes such a mistake fail loudly.
+        self.env.globals.clear()
         self.env.globals["static"] = lambda name: f"/static/{name}?v={version}"
         self.env.globals["timedelta"] = datetime.timedelta
+        self.env.filters["segment"] = segment
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
@@ -90,6 +93,16 @@ class Ui:
 
 UI_KEY = web.AppKey("kron_ui", Ui)
 IDENTITY_KEY = web.RequestKey("kron_ui_identity", Identity)
+
+
+def segment(value: object) -> str:
+    """One URL path segment (a name from an object): ``/``, ``?``, ``#`` and ``%`` escaped."""
+    return quote(str(value), safe="")
+
+
+def stream_url(namespace: str | None, **query: str) -> str:
+    path = f"/stream/ns/{quote(namespace, safe='')}" if namespace else "/stream/all"
+    return f"{path}?{urlencode(query)}"
 
 
 def static_version() -> str:
@@ -155,6 +168,7 @@ def error_page(ui: Ui, status: int, title: str, message: str) -> web.Response:
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     ui = _ui(request)
     try:
+        ui.gate.check_peer(request)
         if not request.path.startswith("/static/") and request.path != "/healthz":
             launched = ui.gate.launch(request)
             if launched is not None:
@@ -206,7 +220,7 @@ async def task_list(request: web.Request) -> web.StreamResponse:
             return error_page(ui, status, "Cannot list tasks", message)
         content = list_context(feed, ui.settings.clock(), all_namespaces=namespace is None)
         context = {**await page_context(request, namespace), **content}
-    context["stream"] = f"/stream{'/ns/' + namespace if namespace else '/all'}?view=list"
+    context["stream"] = stream_url(namespace, view="list")
     return html(ui.render("list.html", **context))
 
 
@@ -242,7 +256,7 @@ async def task_page(request: web.Request) -> web.StreamResponse:
             ui, 404, "No such task", f'scheduledtask "{name}" not found in namespace "{namespace}"'
         )
     context = {**await page_context(request, namespace), **content}
-    context["stream"] = f"/stream/ns/{namespace}?view=task&task={name}&{window.query()}"
+    context["stream"] = stream_url(namespace, view="task", task=name, **window.query())
     notice = ui.notices.pop(request.query.get("notice", ""), None)
     if notice is not None and notice[0] == _identity(request).key:
         context["notice"] = notice[1]
@@ -258,9 +272,9 @@ async def timeline_page(request: web.Request) -> web.StreamResponse:
             return error_page(
                 ui, 502 if feed.status == 0 else feed.status, "Cannot list tasks", feed.error
             )
-        content = herd_context(feed, ui.settings.clock(), zone, zone_name)
+        content = herd_context(feed, ui.settings.clock(), namespace, zone, zone_name)
     context = {**await page_context(request, namespace), **content, "zone_problem": problem}
-    context["stream"] = f"/stream/ns/{namespace}?view=timeline&tz={zone_name}"
+    context["stream"] = stream_url(namespace, view="timeline", tz=zone_name)
     return html(ui.render("timeline.html", **context))
 
 
@@ -268,78 +282,11 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     return web.json_response({"ok": True, **_ui(request).feeds.stats()})
 
 
-# -- live streams ----------------------------------------------------------------------
-
-
-def _sse(event: str, payload: dict[str, Any]) -> bytes:
-    data = json.dumps(payload, separators=(",", ":"))
-    return f"event: {event}\ndata: {data}\n\n".encode()
-
-
-async def stream(request: web.Request) -> web.StreamResponse:
-    ui, identity = _ui(request), _identity(request)
-    namespace = _namespace(request) if "ns" in request.match_info else None
-    view = request.query.get("view", "list")
-    keys = [FeedKey(identity.key, TASKS, namespace)]
-    name = ""
-    if view == "task":
-        if namespace is None:
-            raise Refused(400, "Bad stream", "a task stream needs a namespace")
-        name = request.query.get("task", "")
-        if not TASK_NAME.fullmatch(name):
-            raise Refused(400, "Bad stream", "not a task name")
-        keys.append(FeedKey(identity.key, EVENTS, namespace))
-    elif view not in ("list", "timeline"):
-        raise Refused(400, "Bad stream", f"unknown view {view!r}")
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-store",
-            "X-Accel-Buffering": "no",
-        }
-    )
-    await response.prepare(request)
-    window = Window.parse(request.query)
-    zone, zone_name, _ = chart_zone(request.query)
-    async with ui.feeds.listen(keys, identity.api) as (listener, feeds):
-        while True:
-            try:
-                await asyncio.wait_for(listener.changed.wait(), ui.settings.heartbeat)
-            except TimeoutError:
-                await response.write(b": ping\n\n")
-                continue
-            await asyncio.sleep(ui.settings.debounce)  # one update for a burst of changes
-            listener.take()
-            if not all(f.synced.is_set() for f in feeds):
-                continue
-            now = ui.settings.clock()
-            tasks = feeds[0]
-            payload: dict[str, Any] = {"live": tasks.error or "", "regions": {}}
-            if view == "list":
-                content = list_context(tasks, now, all_namespaces=namespace is None)
-                payload["regions"] = ui.regions(LIST_REGIONS, content)
-            elif view == "timeline":
-                payload["regions"] = ui.regions(
-                    TIMELINE_REGIONS, herd_context(tasks, now, zone, zone_name)
-                )
-            else:
-                assert namespace is not None
-                task = find_task(tasks, namespace, name, now)
-                if task is None:
-                    payload["gone"] = f"scheduledtask {name} was deleted"
-                else:
-                    access = await ui.directory.may_patch(identity, namespace, name)
-                    context = task_context(task, feeds[1], access, window, now)
-                    context["csrf"] = ui.gate.csrf_token(identity)
-                    payload["regions"] = ui.regions(TASK_REGIONS, context)
-            await response.write(_sse("update", payload))
-
-
 # -- the application -------------------------------------------------------------------
 
 
 def build_app(gate: Gate, feeds: Feeds, settings: UiSettings) -> web.Application:
-    from kron.ui import actions_page, runs  # noqa: PLC0415 (they import this module)
+    from kron.ui import actions_page, runs, streams  # noqa: PLC0415 (they import this module)
 
     app = web.Application(middlewares=[guard], client_max_size=64 * 1024)
     app[UI_KEY] = Ui(gate=gate, feeds=feeds, settings=settings)
@@ -352,8 +299,8 @@ def build_app(gate: Gate, feeds: Feeds, settings: UiSettings) -> web.Application
     app.router.add_get("/ns/{ns}/tasks/{name}/{action}", actions_page.confirm)
     app.router.add_post("/ns/{ns}/tasks/{name}/{action}", actions_page.perform)
     app.router.add_get("/ns/{ns}/runs/{kind}/{name}", runs.run_page)
-    app.router.add_get("/stream/all", stream)
-    app.router.add_get("/stream/ns/{ns}", stream)
+    app.router.add_get("/stream/all", streams.stream)
+    app.router.add_get("/stream/ns/{ns}", streams.stream)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", HERE / "static", append_version=True)
 

@@ -1,145 +1,16 @@
-"""The kron ui server's handlers, through HTTP, against an in-memory API server."""
+"""The kron ui server's pages and actions, through HTTP, against an in-memory API server."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import re
-from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient, TestServer
+from markupsafe import escape
+from ui_http import NOW, Start, hidden
 from ui_support import MemoryApi, task_obj
 
 from kron.cli.actions import backfill_action, trigger_action
 from kron.k8s.api import ApiError
-from kron.ui.feeds import Feeds
-from kron.ui.security import AuthMode, Gate
-from kron.ui.server import UiSettings, build_app
-
-NOW = 1_796_000_000.0  # 2026-11-30T?? UTC, fixed
-
-
-class Served:
-    def __init__(self, api: MemoryApi, gate: Gate, client: TestClient[Any, Any]) -> None:
-        self.api = api
-        self.gate = gate
-        self.client = client
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.client.port}"
-
-    async def login(self) -> None:
-        response = await self.client.get(f"/?key={self.gate.launch_key}", allow_redirects=False)
-        assert response.status == 303
-
-    async def page(self, path: str) -> tuple[int, str]:
-        response = await self.client.get(path)
-        return response.status, await response.text()
-
-    async def post(self, path: str, form: dict[str, str], **headers: str) -> ClientResponse:
-        sent = {"Origin": self.origin, **headers}
-        return await self.client.post(path, data=form, headers=sent, allow_redirects=False)
-
-
-Start = Callable[..., Any]
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Start]:
-    running: list[TestClient[Any, Any]] = []
-
-    async def start(
-        api: MemoryApi | None = None, *, mode: AuthMode = AuthMode.KUBECONFIG, login: bool = True
-    ) -> Served:
-        api = api or MemoryApi()
-        gate = Gate(mode, api)  # type: ignore[arg-type]
-        settings = UiSettings(
-            default_namespace="team", clock=lambda: NOW, heartbeat=0.2, debounce=0
-        )
-        app = build_app(gate, Feeds(linger=0.05), settings)
-        client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-        await client.start_server()
-        running.append(client)
-        if mode is AuthMode.KUBECONFIG:
-            gate.allow_loopback_port(client.port)
-        served = Served(api, gate, client)
-        if login and mode is AuthMode.KUBECONFIG:
-            await served.login()
-        return served
-
-    yield start
-    for client in running:
-        await client.close()
-
-
-def hidden(html: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert found, f"no hidden field {name}"
-    return found.group(1)
-
-
-# -- who may open the page -------------------------------------------------------------
-
-
-async def test_without_the_launch_key_the_page_is_refused(serve: Start) -> None:
-    served = await serve(login=False)
-    status, body = await served.page("/ns/team")
-    assert status == 401
-    assert "Open the address kron ui printed" in body
-
-
-async def test_the_launch_key_sets_a_session_cookie_and_leaves_the_address(serve: Start) -> None:
-    served = await serve(login=False)
-    response = await served.client.get(
-        f"/ns/team?key={served.gate.launch_key}", allow_redirects=False
-    )
-    assert response.status == 303
-    assert response.headers["Location"] == "/ns/team"
-    cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    status, _ = await served.page("/ns/team")
-    assert status == 200
-
-
-async def test_a_wrong_launch_key_is_refused(serve: Start) -> None:
-    served = await serve(login=False)
-    status, _ = await served.page("/ns/team?key=guess")
-    assert status == 401
-
-
-async def test_a_foreign_host_name_is_refused_so_dns_rebinding_gets_nothing(serve: Start) -> None:
-    served = await serve()
-    response = await served.client.get("/ns/team", headers={"Host": "evil.example"})
-    assert response.status == 421
-
-
-async def test_pages_forbid_framing_and_foreign_scripts(serve: Start) -> None:
-    served = await serve()
-    response = await served.client.get("/ns/team")
-    policy = response.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
-    assert response.headers["X-Frame-Options"] == "DENY"
-
-
-async def test_behind_a_proxy_each_request_needs_and_forwards_its_own_token(serve: Start) -> None:
-    api = MemoryApi()
-    api.put(task_obj("nightly"))
-    served = await serve(api, mode=AuthMode.BEARER)
-    status, body = await served.page("/ns/team")
-    assert status == 401 and "No credentials" in body
-    response = await served.client.get("/ns/team", headers={"Authorization": "Bearer abc.def"})
-    assert response.status == 200
-    assert {"Authorization": "Bearer abc.def"} in api.headers
-    forwarded = await served.client.get("/ns/team", headers={"X-Forwarded-Access-Token": "xyz"})
-    assert forwarded.status == 200
-    assert {"Authorization": "Bearer xyz"} in api.headers
-
 
 # -- pages -----------------------------------------------------------------------------
 
@@ -217,25 +88,38 @@ async def test_a_post_from_elsewhere_or_without_the_form_token_writes_nothing(
     assert not api.patches
 
 
-async def test_a_user_without_patch_rights_sees_why_and_the_api_server_refuses(
+async def test_a_user_without_patch_rights_sees_why_and_the_api_servers_refusal(
     serve: Start,
 ) -> None:
     api = MemoryApi(may_patch=False, user="bob")
+    api.patch_refusal = "is denied by policy \"<no & 'writes'>\" today"  # the API's own words
     api.put(task_obj("nightly"))
     served = await serve(api)
     _, task_page = await served.page("/ns/team/tasks/nightly")
     assert "your rights do not include patch" in task_page
     assert 'aria-disabled="true"' in task_page
+    before = await api.get_task("team", "nightly")
+    reviews = sum(call.endswith("/selfsubjectaccessreviews") for _, call in api.calls)
 
     _, page = await served.page("/ns/team/tasks/nightly/run-now")
     response = await served.post(
         "/ns/team/tasks/nightly/run-now",
         {"csrf": hidden(page, "csrf"), "token": hidden(page, "token")},
     )
+
     body = await response.text()
     assert response.status == 403
-    assert "Refused by the API server: forbidden:" in body
-    assert "User &#34;bob&#34; cannot patch resource" in body
+    assert (None, "PATCH team/nightly") in api.calls  # it was tried: the API server decides
+    said = (
+        'forbidden: scheduledtasks.kron.dev "nightly" is forbidden: User "bob" ' + api.patch_refusal
+    )
+    assert f"Refused by the API server: {escape(said)}" in body
+    assert 'id="confirm"' not in body  # no button to post it again as if nothing happened
+    assert api.patches == [] and await api.get_task("team", "nightly") == before
+    # The refusal drops the cached answer: the next page asks the authorizer again.
+    await served.page("/ns/team/tasks/nightly")
+    after = sum(call.endswith("/selfsubjectaccessreviews") for _, call in api.calls)
+    assert after == reviews + 1
 
 
 async def test_suspend_then_resume(serve: Start) -> None:
@@ -298,76 +182,6 @@ async def test_a_wall_time_the_clocks_skip_is_refused_with_the_reason(serve: Sta
     status, page = await served.page(f"/ns/team/tasks/nightly/backfill?{query}")
     assert status == 409
     assert "does not exist in Europe/Berlin" in page
-
-
-# -- live ------------------------------------------------------------------------------
-
-
-async def next_update(response: ClientResponse) -> dict[str, Any]:
-    event = None
-    while True:
-        line = (await asyncio.wait_for(response.content.readline(), 10)).decode()
-        if line.startswith("event: "):
-            event = line[7:].strip()
-        elif line.startswith("data: ") and event == "update":
-            return dict(json.loads(line[6:]))
-
-
-async def test_the_stream_pushes_the_new_row_when_a_task_appears(serve: Start) -> None:
-    api = MemoryApi()
-    api.put(task_obj("nightly"))
-    served = await serve(api)
-    stream = await served.client.get("/stream/ns/team?view=list")
-    assert stream.headers["Content-Type"] == "text/event-stream"
-    first = await next_update(stream)
-    assert 'data-name="nightly"' in first["regions"]["rows"]
-
-    api.put(task_obj("late", "*/5 * * * *"))
-
-    update = await next_update(stream)
-    while 'data-name="late"' not in update["regions"]["rows"]:
-        update = await next_update(stream)
-    assert "every 5 minutes" in update["regions"]["rows"]
-    stream.close()
-
-
-async def test_streams_share_one_watch_that_stops_when_the_last_one_closes(
-    serve: Start,
-) -> None:
-    api = MemoryApi()
-    api.put(task_obj("nightly"))
-    served = await serve(api)
-    streams = [await served.client.get("/stream/ns/team?view=list") for _ in range(3)]
-    for stream in streams:
-        await next_update(stream)
-    assert api.watch_calls.count("/apis/kron.dev/v1alpha1/namespaces/team/scheduledtasks") == 1
-    health = await (await served.client.get("/healthz")).json()
-    assert (health["feeds"], health["listeners"]) == (1, 3)
-
-    for stream in streams:
-        stream.close()
-
-    for _ in range(200):
-        if api.open_watches == 0:
-            break
-        await asyncio.sleep(0.05)
-    assert api.open_watches == 0
-    assert (await (await served.client.get("/healthz")).json())["feeds"] == 0
-
-
-async def test_the_task_stream_says_when_the_task_is_deleted(serve: Start) -> None:
-    api = MemoryApi()
-    api.put(task_obj("nightly"))
-    served = await serve(api)
-    stream = await served.client.get("/stream/ns/team?view=task&task=nightly")
-    first = await next_update(stream)
-    assert set(first["regions"]) == {
-        "task-summary", "task-actions", "task-upcoming", "task-history", "task-events"
-    }  # fmt: skip
-    api.delete("team", "nightly")
-    update = await next_update(stream)
-    assert update["gone"] == "scheduledtask nightly was deleted"
-    stream.close()
 
 
 # -- a run's page ----------------------------------------------------------------------

@@ -4,6 +4,9 @@
 makes (list, watch, get, merge patch, access and subject reviews), so handler tests
 exercise the real feeds, pages and actions; the browser tests in
 tests/integration/test_ui_browser.py do the same against a real control plane.
+`with_headers` (what bearer mode calls with each user's token) gives a client of the
+same server that records the token each of its requests carried (`calls`), and the
+server answers as the user a token names (`users`).
 """
 
 from __future__ import annotations
@@ -68,11 +71,28 @@ def merge(target: Object, patch: Mapping[str, Any]) -> None:
 
 
 class MemoryApi:
-    """The API server of one user: objects, watches, and what that user may do."""
+    """The API server of one user: objects, watches, and what that user may do.
+
+    A client made by `with_headers` shares its server's state (``server``) and sends
+    its token (``token``); the shared client sends none."""
 
     host = "https://memory.test"
 
-    def __init__(self, *, may_patch: bool = True, user: str = "alice") -> None:
+    def __init__(
+        self,
+        *,
+        may_patch: bool = True,
+        user: str = "alice",
+        server: MemoryApi | None = None,
+        token: str | None = None,
+    ) -> None:
+        self.server = server or self
+        self.token = token
+        if server is not None:
+            return  # a client of that server: its state is the server's
+        self.calls: list[tuple[str | None, str]] = []  # (token sent, "VERB path")
+        self.users: dict[str, tuple[str, bool]] = {}  # token -> (user name, may patch)
+        self.patch_refusal = "cannot patch resource"
         self.tasks: dict[str, Object] = {}
         self.events: dict[str, Object] = {}
         self.may_patch = may_patch
@@ -81,7 +101,6 @@ class MemoryApi:
         self.patches: list[tuple[str, str, Object]] = []
         self.watch_calls: list[str] = []
         self.list_calls: list[str] = []
-        self.headers: list[dict[str, str]] = []
         self.refuse_list: ApiError | None = None
         self.objects: dict[str, Object] = {}  # other objects by API path (Jobs, Pods)
         self._watchers: list[tuple[str, asyncio.Queue[Object | None]]] = []
@@ -117,8 +136,24 @@ class MemoryApi:
     # -- what kron ui calls ----------------------------------------------------------
 
     def with_headers(self, headers: Mapping[str, str]) -> MemoryApi:
-        self.headers.append(dict(headers))
-        return self
+        scheme, _, token = headers.get("Authorization", "").partition(" ")
+        assert scheme == "Bearer" and token, headers
+        return MemoryApi(server=self.server, token=token)
+
+    def _call(self, verb: str, path: str) -> MemoryApi:
+        """Record a request (with the token it carried); the server that answers it."""
+        self.server.calls.append((self.token, f"{verb} {path}"))
+        return self.server
+
+    def _user(self) -> tuple[str, bool]:
+        server = self.server
+        if self.token is not None and self.token in server.users:
+            return server.users[self.token]
+        return server.user, server.may_patch
+
+    def tokens(self, verb: str = "") -> set[str | None]:
+        """The tokens that requests (of one verb, if given) carried."""
+        return {token for token, call in self.calls if call.startswith(verb)}
 
     async def close(self) -> None:
         return None
@@ -134,27 +169,28 @@ class MemoryApi:
         page: int = 500,
         field_selector: str | None = None,
     ) -> Listing:
-        self.list_calls.append(path)
-        if self.refuse_list is not None:
-            raise self.refuse_list
+        server = self._call("LIST", path)
+        server.list_calls.append(path)
+        if server.refuse_list is not None:
+            raise server.refuse_list
         if path == "/api/v1/namespaces":
-            return Listing([{"metadata": {"name": "team"}}], str(self.version))
+            return Listing([{"metadata": {"name": "team"}}], str(server.version))
         if path.endswith("/pods"):
             wanted = dict([label_selector.split("=", 1)]) if label_selector else {}
             pods = [
                 o
-                for key, o in self.objects.items()
+                for key, o in server.objects.items()
                 if key.startswith(path + "/")
                 and all(o["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
             ]
-            return Listing(pods, str(self.version))
-        store = self._store_of(path)
+            return Listing(pods, str(server.version))
+        store = server._store_of(path)
         items = [
             copy.deepcopy(o)
             for o in store.values()
             if "/namespaces/" not in path or f"/namespaces/{o['metadata']['namespace']}/" in path
         ]
-        return Listing(items, str(self.version))
+        return Listing(items, str(server.version))
 
     async def watch(
         self,
@@ -165,10 +201,11 @@ class MemoryApi:
         field_selector: str | None = None,
         label_selector: str | None = None,
     ) -> AsyncIterator[Object]:
-        self.watch_calls.append(path)
+        server = self._call("WATCH", path)
+        server.watch_calls.append(path)
         queue: asyncio.Queue[Object | None] = asyncio.Queue()
         entry = (path, queue)
-        self._watchers.append(entry)
+        server._watchers.append(entry)
         try:
             while True:
                 event = await queue.get()
@@ -176,7 +213,7 @@ class MemoryApi:
                     return
                 yield event
         finally:
-            self._watchers.remove(entry)
+            server._watchers.remove(entry)
 
     @property
     def open_watches(self) -> int:
@@ -185,33 +222,37 @@ class MemoryApi:
     async def request(
         self, method: str, path: str, *, body: Object | None = None, **_: Any
     ) -> Object:
+        server = self._call(method, path)
+        user, may_patch = self._user()
         if path.endswith("/selfsubjectaccessreviews"):
-            return {"status": {"allowed": self.may_patch}}
+            return {"status": {"allowed": may_patch}}
         if path.endswith("/selfsubjectreviews"):
-            return {"status": {"userInfo": {"username": self.user}}}
-        if method == "GET" and path in self.objects:
-            return copy.deepcopy(self.objects[path])
+            return {"status": {"userInfo": {"username": user}}}
+        if method == "GET" and path in server.objects:
+            return copy.deepcopy(server.objects[path])
         if path.startswith("/apis/kron.dev/v1alpha1") and method == "GET":
             return {"resources": [{"name": "scheduledtasks"}]}
         raise ApiError(404, "NotFound", path)
 
     async def get_task(self, namespace: str, name: str) -> Object:
-        found = self.tasks.get(f"{namespace}/{name}")
+        server = self._call("GET", f"{namespace}/{name}")
+        found = server.tasks.get(f"{namespace}/{name}")
         if found is None:
             raise ApiError(404, "NotFound", f'scheduledtasks.kron.dev "{name}" not found')
         return copy.deepcopy(found)
 
     async def patch_task(self, namespace: str, name: str, patch: Object) -> Object:
-        if not self.may_patch:
+        server = self._call("PATCH", f"{namespace}/{name}")
+        user, may_patch = self._user()
+        if not may_patch:  # the API server's words, as the test set them
             raise ApiError(
                 403,
                 "Forbidden",
-                f'scheduledtasks.kron.dev "{name}" is forbidden: User "{self.user}" cannot '
-                f'patch resource "scheduledtasks" in API group "kron.dev" in the namespace '
-                f'"{namespace}"',
+                f'scheduledtasks.kron.dev "{name}" is forbidden: User "{user}" '
+                f"{server.patch_refusal}",
             )
-        self.patches.append((namespace, name, patch))
-        obj = self.tasks[f"{namespace}/{name}"]
+        server.patches.append((namespace, name, patch))
+        obj = server.tasks[f"{namespace}/{name}"]
         merge(obj, patch)
-        self.put(obj, "MODIFIED")
+        server.put(obj, "MODIFIED")
         return copy.deepcopy(obj)
