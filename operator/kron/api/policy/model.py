@@ -34,7 +34,7 @@ POLICY_CRD_NAME: Final = f"{POLICY_PLURAL}.{GROUP}"
 
 MAX_MIN_INTERVAL_SECONDS: Final = 86_400
 """The coarsest interval the policy can judge: it reads the second, minute and hour
-fields of cron expressions, not the day fields (see ``kron.api.policy.interval``)."""
+fields of cron expressions, not the day fields (see ``kron.api.policy.cadence``)."""
 
 
 class ScheduledTaskPolicySpec(SpecModel):
@@ -98,7 +98,8 @@ class ScheduledTaskPolicySpec(SpecModel):
 
 
 class PolicyMetadata(ApiModel):
-    """The metadata kron's tools read from a policy: its name."""
+    """The metadata the admission policy reads: the name its messages quote
+    (``params.metadata.name``)."""
 
     model_config = ConfigDict(extra="ignore")
 
