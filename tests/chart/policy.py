@@ -39,6 +39,8 @@ STRICT_LIMITS: dict[str, Any] = {
     "maxBackfillSeconds": 604_800,
     "minOnTheHourJitterSeconds": 30,
     "maxStartingDeadlineSeconds": 600,
+    "maxRetries": 2,
+    "minRetryBackoffSeconds": 60,
 }
 """Every limit set, with values the tests can tell apart in messages."""
 

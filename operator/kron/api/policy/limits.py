@@ -12,6 +12,31 @@ from typing import Final
 from kron.api.constants import ANN_BACKFILL
 from kron.api.policy.schedules import path
 from kron.api.policy.text import quoted, set_by
+from kron.api.spec import Backoff, RetryPolicy
+
+DEFAULT_MAX_RETRIES: Final[int] = RetryPolicy.model_fields["max_retries"].default
+"""What the CRD fills in for an unset retryPolicy.maxRetries."""
+DEFAULT_INITIAL_BACKOFF: Final[int] = Backoff.model_fields["initial_seconds"].default
+"""What the CRD fills in for an unset retryPolicy.backoff.initialSeconds."""
+
+
+def _retries(obj: str) -> str:
+    """CEL: how many times a failed run of ``obj`` is retried (0 without retryPolicy)."""
+    policy = f"{obj}.spec.retryPolicy"
+    return (
+        f"has({policy}) ? (has({policy}.maxRetries) ? {policy}.maxRetries : "
+        f"{DEFAULT_MAX_RETRIES}) : 0"
+    )
+
+
+def _initial_backoff(obj: str) -> str:
+    """CEL: the first (and shortest) delay before a retry of ``obj``, in seconds."""
+    backoff = f"{obj}.spec.retryPolicy.backoff"
+    return (
+        f"has({obj}.spec.retryPolicy) && has({backoff}) && has({backoff}.initialSeconds) ? "
+        f"{backoff}.initialSeconds : {DEFAULT_INITIAL_BACKOFF}"
+    )
+
 
 FIELD_VARIABLES: Final[tuple[tuple[str, str], ...]] = (
     ("jitter", "has(object.spec.jitterSeconds) ? object.spec.jitterSeconds : 0"),
@@ -41,6 +66,14 @@ FIELD_VARIABLES: Final[tuple[tuple[str, str], ...]] = (
         "has(object.spec.startingDeadlineSeconds) && "
         "(!has(object.spec.startingDeadlineSeconds) || "
         "oldObject.spec.startingDeadlineSeconds == object.spec.startingDeadlineSeconds)",
+    ),
+    ("retries", _retries("object")),
+    ("retriesUnchanged", f"oldObject != null && ({_retries('oldObject')}) == variables.retries"),
+    ("retryBackoff", _initial_backoff("object")),
+    (
+        "retryBackoffUnchanged",
+        f"variables.retriesUnchanged && ({_initial_backoff('oldObject')}) == "
+        "variables.retryBackoff",
     ),
 )
 """(name, CEL) of the task fields the limits other than the schedule ones read, with
@@ -82,6 +115,25 @@ def _deadline_problem() -> str:
         "string(object.spec.startingDeadlineSeconds) : 'spec.startingDeadlineSeconds is "
         "not set (no deadline)') + '; tasks here need one of at most ' + "
         f"string({limit}) + 's' + {set_by('maxStartingDeadlineSeconds')}"
+    )
+
+
+def _retries_problem() -> str:
+    return (
+        "'spec.retryPolicy.maxRetries is ' + string(variables.retries) + "
+        "(has(object.spec.retryPolicy.maxRetries) ? '' : ' (the default)') + "
+        "'; at most ' + string(params.spec.maxRetries) + ' retries of a failed run are "
+        f"allowed here' + {set_by('maxRetries')}"
+    )
+
+
+def _retry_backoff_problem() -> str:
+    return (
+        "'spec.retryPolicy.backoff.initialSeconds is ' + string(variables.retryBackoff) + "
+        "(has(object.spec.retryPolicy.backoff) && "
+        "has(object.spec.retryPolicy.backoff.initialSeconds) ? '' : ' (the default)') + "
+        "'; retries here must wait at least ' + string(params.spec.minRetryBackoffSeconds) + "
+        f"'s' + {set_by('minRetryBackoffSeconds')}"
     )
 
 
@@ -183,6 +235,21 @@ LIMITS: Final[tuple[Limit, ...]] = (
         "spec.startingDeadlineSeconds is unset or above maxStartingDeadlineSeconds of the "
         "namespace's ScheduledTaskPolicy",
         _deadline_problem(),
+    ),
+    _limit(
+        "maxRetries",
+        "variables.retriesUnchanged",
+        "variables.retries > params.spec.maxRetries",
+        "spec.retryPolicy.maxRetries is above maxRetries of the namespace's ScheduledTaskPolicy",
+        _retries_problem(),
+    ),
+    _limit(
+        "minRetryBackoffSeconds",
+        "variables.retryBackoffUnchanged",
+        "variables.retries > 0 && variables.retryBackoff < params.spec.minRetryBackoffSeconds",
+        "spec.retryPolicy.backoff.initialSeconds is below minRetryBackoffSeconds of the "
+        "namespace's ScheduledTaskPolicy",
+        _retry_backoff_problem(),
     ),
 )
 """The limits, in the order their problems are reported."""

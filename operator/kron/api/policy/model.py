@@ -19,9 +19,11 @@ from pydantic import ConfigDict, Field
 from kron.api.base import ApiModel, SchemaExtra, SpecModel
 from kron.api.constants import (
     GROUP,
+    MAX_BACKOFF_SECONDS,
     MAX_DEADLINE_SECONDS,
     MAX_EXCLUDE_SCHEDULES,
     MAX_JITTER_SECONDS,
+    MAX_RETRIES,
     MAX_SCHEDULES,
 )
 from kron.api.enums import RunKind
@@ -94,6 +96,22 @@ class ScheduledTaskPolicySpec(SpecModel):
         le=MAX_DEADLINE_SECONDS,
         description="Largest spec.startingDeadlineSeconds. When set, tasks must set a "
         "deadline: an unset one means no deadline at all.",
+    )
+    max_retries: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_RETRIES,
+        description="Largest spec.retryPolicy.maxRetries (its default counts when "
+        "retryPolicy is set without it). 0: no schedule-level retries. Tasks without "
+        "retryPolicy never retry and always pass.",
+    )
+    min_retry_backoff_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_BACKOFF_SECONDS,
+        description="Least spec.retryPolicy.backoff.initialSeconds (its default counts when "
+        "unset) of a task that retries: the first delay is the shortest, later ones only "
+        "grow. Tasks that do not retry (no retryPolicy, or maxRetries 0) always pass.",
     )
 
 
