@@ -335,7 +335,7 @@ def _api(clock: Clock) -> KubeApi:
 
 def _plan_turns(engine: Engine, turns: int = 50) -> None:
     for _ in range(turns):
-        if not engine._plan_due(engine.clock()):
+        if not engine.turn(engine.clock()):
             return
 
 

@@ -94,7 +94,7 @@ def run_object(
 
 def plan_all(e: Engine) -> None:
     """One dispatcher pass over every task that is due now."""
-    while e._plan_due(e.clock()):
+    while e.turn(e.clock()):
         pass
 
 

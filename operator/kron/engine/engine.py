@@ -298,9 +298,7 @@ class Engine:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._leading.wait(), timeout=HEARTBEAT_SECONDS)
                 continue
-            now = self.clock()
-            more = self._take_over(now) if self._takeover else False
-            if self._plan_due(now) or more:
+            if self.turn(self.clock()):
                 await asyncio.sleep(0)
                 continue
             nxt = self.timers.next_time()
@@ -311,6 +309,12 @@ class Engine:
                 timeout = HEARTBEAT_SECONDS
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._nudge.wait(), timeout=timeout)
+
+    def turn(self, now: float) -> bool:
+        """One turn of the dispatcher: a budget of takeover (after `lead`), then of due
+        plans; True while more is to do at once."""
+        more = self._take_over(now) if self._takeover else False
+        return self._plan_due(now) or more
 
     def _plan_due(self, now: float) -> bool:
         """Plan up to PLAN_BATCH due tasks, within TURN_BUDGET; True if any was due."""

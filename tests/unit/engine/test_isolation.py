@@ -267,7 +267,7 @@ def test_a_task_that_asks_to_be_planned_again_at_once_is_planned_once_per_turn()
         return now
 
     e._plan_entry = again_at_once  # type: ignore[method-assign]
-    e._plan_due(clock())
+    e.turn(clock())
     assert sorted(planned) == ["uid-a", "uid-b"]
     nxt = e.timers.next_time()
     assert nxt is not None and nxt > clock()
