@@ -21,7 +21,15 @@ from kron.planner.conditions import (
 )
 from kron.planner.context import Pass
 from kron.planner.timeutil import to_time
+from kron.schedule import UPCOMING_EXCLUDED_SPAN, UPCOMING_SCAN_LIMIT, LookAhead
 
+BEYOND_LOOK_AHEAD = (
+    "schedule is valid, but its exclusions and Calendars exclude every tick kron's "
+    f"look-ahead reached ({UPCOMING_SCAN_LIMIT:,} steps, or "
+    f"{UPCOMING_EXCLUDED_SPAN // (366 * 86_400)} years of excluded ticks): no fire time "
+    "is shown; each tick is still evaluated when it comes"
+)
+"""Ready's message when the look-ahead ended on its bound without a fire time."""
 DEFER_SECONDS = 1.0
 """Pause before a pass continues work its predecessor's budget cut short."""
 
@@ -54,13 +62,15 @@ def finish(p: Pass, held: str | None) -> None:
         and status.handled_requests.backfill_cursor is None
     )
     count = MAX_UPCOMING if left is None else min(MAX_UPCOMING, left)
+    beyond_bound = False
     if held or count == 0:
         status.upcoming_schedule_times = []
     elif p.task.look_ahead:
-        upcoming = p.timeline.upcoming(p.cursor, count, stop=p.budget.out_of_time)
+        look = p.timeline.look_ahead(p.cursor, count, stop=p.budget.out_of_time)
         if p.budget.exhausted:
             p.plan.deferred = True  # a later pass, with warmer caches, completes the list
-        status.upcoming_schedule_times = [to_time(t.fire_at) for t in upcoming]
+        status.upcoming_schedule_times = [to_time(t.fire_at) for t in look.ticks]
+        beyond_bound = look.ended == LookAhead.BOUND and not look.ticks
     upcoming_times = status.upcoming_schedule_times
     status.next_schedule_time = upcoming_times[0] if upcoming_times else None
     status.schedule_summary = spec.schedule_summary()
@@ -106,7 +116,9 @@ def finish(p: Pass, held: str | None) -> None:
             READY,
             ConditionStatus.TRUE,
             Reason.SCHEDULED,
-            "schedule is valid; the next fire time is in status.nextScheduleTime",
+            BEYOND_LOOK_AHEAD
+            if beyond_bound
+            else "schedule is valid; the next fire time is in status.nextScheduleTime",
             now=now,
             generation=gen,
         )
