@@ -54,6 +54,9 @@ class Pass:
     runs: dict[str, ObservedRun] = field(default_factory=dict)
     active: dict[str, ObservedRun] = field(default_factory=dict)
     """Runs that count as running: unfinished, not being deleted, or created in this pass."""
+    unplanned: str | None = None
+    """Set when the task could not be planned until now (its Calendar was missing or
+    invalid: that Ready reason): the ticks due meanwhile are counted missed."""
     overdue_at: float | None = None
     """When the task becomes overdue, if that is still to come (a wake time)."""
 

@@ -29,7 +29,12 @@ from kron.planner.records import (
 from kron.planner.statuses import bound_status, copy_status
 from kron.planner.timelines import schedule_fingerprint, timeline_for
 from kron.planner.timeutil import rfc3339, to_int_seconds, to_time
-from kron.planner.unplannable import INVALID_REASONS, error_reason, invalid_plan
+from kron.planner.unplannable import (
+    CALENDAR_REASONS,
+    INVALID_REASONS,
+    error_reason,
+    invalid_plan,
+)
 from kron.schedule import ScheduleError, run_name
 
 """Runs whose nominal time belongs to the schedule's own stream (the cursor)."""
@@ -110,7 +115,13 @@ def _observe_spec(p: Pass) -> None:
         status.schedule_changed_time = to_time(task.created if first else p.now)
         if not first:
             _drop_queued(p, "the schedule changed")
-    if ready_reason(status) in INVALID_REASONS:
+    reason = ready_reason(status)
+    if reason in CALENDAR_REASONS:
+        # The task itself was not edited: its Calendar appeared or was fixed. The
+        # ticks due meanwhile were never evaluated; they stay after the cursor and
+        # this pass counts them missed (not caught up, and not silently skipped).
+        p.unplanned = reason
+    elif reason in INVALID_REASONS:
         # The change that made the task valid again is an edit like any other: no
         # tick at or before it fires (a per-second task fixed a day after it was
         # created must not start 86,400 runs).
