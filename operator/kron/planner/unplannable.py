@@ -77,6 +77,7 @@ def _unplannable(
     new.observed_generation = generation
     new.next_schedule_time = None
     new.upcoming_schedule_times = []
+    new.upcoming_for = None
     at = to_time(now)
     set_condition(new, READY, ConditionStatus.FALSE, reason, message, now=at, generation=generation)
     set_condition(
