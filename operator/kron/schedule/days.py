@@ -22,8 +22,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-SECONDS_PER_DAY: Final = 86_400
-EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
+from kron.schedule.limits import EPOCH_ORDINAL, SECONDS_PER_DAY
+
 MAX_SKIP_STEPS: Final = 2_000
 """Most jumps one `next_mismatch` makes (each skips at least a day, a range or the
 gap to the next allowed day); past it, it answers the day it reached, which is

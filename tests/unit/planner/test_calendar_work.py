@@ -24,11 +24,11 @@ from kron.planner.finish import BEYOND_LOOK_AHEAD
 from kron.planner.ticks import SCAN_LIMIT
 from kron.schedule import UPCOMING_SCAN_LIMIT, DayRule, DaySet
 from kron.schedule import days as days_module
+from kron.schedule.months import longest_month
 from support.planning import T0, spec, task
 
-_LENGTHS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-ODD_DAYS = [f"--{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, _LENGTHS[m - 1] + 1, 2)]
-EVERY_DAY = [f"--{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, _LENGTHS[m - 1] + 1)]
+ODD_DAYS = [f"--{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, longest_month(m) + 1, 2)]
+EVERY_DAY = [f"--{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, longest_month(m) + 1)]
 
 
 def _calendar(dates: list[str]) -> CalendarState:

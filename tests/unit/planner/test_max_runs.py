@@ -26,6 +26,7 @@ def confirm(created: Plan, runs: dict[str, ObservedRun], *, phase: RunPhase) -> 
             uid=f"uid-{c.name}",
             created=c.fire_at,
             finished=c.fire_at + 1 if phase is not RunPhase.ACTIVE else None,
+            scheduled_run=c.scheduled_run,  # its kron.dev/scheduled-run annotation
         )
 
 
@@ -150,24 +151,6 @@ def test_never_more_scheduled_runs_than_max_runs_through_crashes(
     assert len(started) == limit
 
 
-def _confirmed(created: Plan, phase: RunPhase = RunPhase.ACTIVE) -> list[ObservedRun]:
-    """The created runs as the API server returns them, their annotations included."""
-    return [
-        ObservedRun(
-            name=c.name,
-            kind=task(spec()).spec.kind,
-            nominal=c.nominal,
-            attempt=c.attempt,
-            trigger=c.trigger,
-            phase=phase,
-            uid=f"uid-{c.name}",
-            created=c.fire_at,
-            scheduled_run=c.scheduled_run,
-        )
-        for c in created.creates
-    ]
-
-
 def test_a_run_replaced_before_the_status_counting_it_was_written_still_counts() -> None:
     """Replace deletes at once; the status counting the replaced run is gathered into
     a later write. A crash in between loses that status, and the run is gone: the
@@ -176,16 +159,18 @@ def test_a_run_replaced_before_the_status_counting_it_was_written_still_counts()
     first = plan(task(s), T0 + 0.5)
     persisted = first.status  # written: the first run is in flight, nothing counted
     assert [c.scheduled_run for c in first.creates] == [1]
-    runs = _confirmed(first)
-    second = plan(task(s, status=persisted, runs=tuple(runs)), T0 + 60.5)
+    runs: dict[str, ObservedRun] = {}
+    confirm(first, runs, phase=RunPhase.ACTIVE)
+    second = plan(task(s, status=persisted, runs=tuple(runs.values())), T0 + 60.5)
     assert [d.name for d in second.deletes] == [f"report-{T0}"]
     assert [c.scheduled_run for c in second.creates] == [2]
     # Crash: `second.status` is lost, the replaced run is deleted; the new leader
     # finds the first status and only the second run.
-    runs = _confirmed(second)
-    after = plan(task(s, status=persisted, runs=tuple(runs)), T0 + 120.5)
+    runs = {}
+    confirm(second, runs, phase=RunPhase.ACTIVE)
+    after = plan(task(s, status=persisted, runs=tuple(runs.values())), T0 + 120.5)
     assert after.creates == []
     assert after.status.scheduled_runs == 2
     assert after.status.upcoming_schedule_times == []
-    later = plan(task(s, status=after.status, runs=tuple(runs)), T0 + 180.5)
+    later = plan(task(s, status=after.status, runs=tuple(runs.values())), T0 + 180.5)
     assert later.creates == []

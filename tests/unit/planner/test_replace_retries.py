@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from kron.api import PendingReason, PendingRun, ScheduledTaskStatus, Trigger
-from kron.planner import ObservedRun, RunPhase, plan
+from kron.planner import ObservedRun, Plan, RunPhase, plan
 from kron.planner.timeutil import to_time
 from kron.schedule import manual_retry_name, manual_run_name, run_name
 from support.planning import T0, run, spec, task
@@ -49,6 +49,13 @@ def _newer_tick(created: float) -> ObservedRun:
     return dataclasses.replace(run(f"report-{T0 + HOUR}", T0 + HOUR), created=created)
 
 
+def _dropped(result: Plan, failed: str) -> None:
+    """The retry did not start and was recorded as the failure of run `failed`."""
+    assert result.creates == [] and result.status.pending == []
+    degraded = next(c for c in result.status.conditions if c.type == "Degraded")
+    assert degraded.message.startswith(f"run {failed} failed: retry 1 dropped")
+
+
 def test_a_backfill_retry_survives_a_newer_ticks_run_under_replace() -> None:
     old = T0 - 30 * 86_400  # a backfilled tick a month back
     retry_due = T0 + HOUR + 600
@@ -80,19 +87,13 @@ def test_a_manual_retry_a_newer_tick_replaced_is_recorded_under_its_own_name() -
         _pending(T0 + 100, Trigger.MANUAL, T0 + 200, name=manual_retry_name("report", first, 1))
     )
     newer = _newer_tick(created=T0 + HOUR)
-    result = plan(task(S, status=status, runs=(newer,)), T0 + HOUR + 5.5)
-    assert result.creates == [] and result.status.pending == []
-    degraded = next(c for c in result.status.conditions if c.type == "Degraded")
-    assert degraded.message.startswith(f"run {first} failed: retry 1 dropped")
+    _dropped(plan(task(S, status=status, runs=(newer,)), T0 + HOUR + 5.5), first)
 
 
 def test_a_retry_of_an_older_tick_still_gives_way_to_a_newer_tick() -> None:
     status = _status(_pending(T0, Trigger.RETRY, T0 + HOUR + 600))
     newer = _newer_tick(created=T0 + HOUR)
-    result = plan(task(S, status=status, runs=(newer,)), T0 + HOUR + 600.5)
-    assert result.creates == [] and result.status.pending == []
-    degraded = next(c for c in result.status.conditions if c.type == "Degraded")
-    assert degraded.message.startswith(f"run report-{T0} failed: retry 1 dropped")
+    _dropped(plan(task(S, status=status, runs=(newer,)), T0 + HOUR + 600.5), f"report-{T0}")
 
 
 def test_a_backfill_retry_starting_under_replace_leaves_the_newer_run_alone() -> None:

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kron.schedule import DayRule, DaySet, compile_timeline
-from kron.schedule.days import SECONDS_PER_DAY, day_of, day_start
+from kron.schedule.days import day_of, day_start
+from kron.schedule.limits import SECONDS_PER_DAY
 
 BASE = dt.date(2026, 1, 1).toordinal()
 SPAN = 800  # days examined: more than two years, so yearly entries recur
