@@ -29,6 +29,9 @@ LABEL_SHARD: Final = f"{GROUP}/shard"
 ANN_SCHEDULED_TIME: Final = f"{GROUP}/scheduled-time"
 ANN_ATTEMPT: Final = f"{GROUP}/attempt"
 ANN_TRIGGER: Final = f"{GROUP}/trigger"
+ANN_SCHEDULED_RUN: Final = f"{GROUP}/scheduled-run"
+"""With maxRuns: which scheduled run (1, 2, ...) of the count the run is, so the count
+survives a run deleted before the status counting it was written (Replace)."""
 
 # Imperative annotations on the task.
 ANN_RUN_NOW: Final = f"{GROUP}/run-now"

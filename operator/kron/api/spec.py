@@ -251,7 +251,9 @@ class ScheduledTaskSpec(SpecModel):
         CatchUpPolicy.LATEST,
         description="Ticks missed while the operator was down: Latest runs only the most "
         "recent; All runs every one within startingDeadlineSeconds (at most 100, oldest "
-        "first); None runs none. Ticks before the last schedule change are never caught up.",
+        "first); None runs none. Excluded ticks are not missed ones (under Latest the most "
+        "recent tick not excluded runs). Ticks before the last schedule change are never "
+        "caught up.",
     )
     retry_policy: RetryPolicy | None = Field(
         None, description="Retry failed runs as new runs. Unset: no schedule-level retries."

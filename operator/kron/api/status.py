@@ -247,6 +247,13 @@ class ScheduledTaskStatus(StatusModel):
         None,
         description="Fingerprint of the schedule fields the status was computed for.",
     )
+    upcoming_for: str | None = Field(
+        None,
+        description="Fingerprint of what upcomingScheduleTimes was computed from (the "
+        "schedule fields and the Calendars' days): a pass that finds another one computes "
+        "the list afresh.",
+        json_schema_extra=_schema_max(maxLength=64),
+    )
     schedule_changed_time: UtcDateTime | None = Field(
         None,
         description="When the operator first saw scheduleHash; ticks before it are never "

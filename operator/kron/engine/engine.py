@@ -421,6 +421,7 @@ class Engine:
                 attempt=create.attempt,
                 trigger=create.trigger,
                 in_flight=True,
+                scheduled_run=create.scheduled_run,
             )
             self.executor.create(uid, create)
         for delete in result.deletes:

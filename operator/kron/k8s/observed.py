@@ -31,12 +31,14 @@ from typing import Any, Final
 from kron.api import RunKind, Trigger
 from kron.api.constants import (
     ANN_ATTEMPT,
+    ANN_SCHEDULED_RUN,
     ANN_SCHEDULED_TIME,
     ANN_TRIGGER,
     GROUP,
     KIND,
     LABEL_TASK_UID,
     MAX_RETRIES,
+    MAX_RUNS,
 )
 from kron.planner import ObservedRun, RunPhase
 from kron.schedule import MAX_INSTANT, is_manual_run_name, run_name
@@ -49,6 +51,7 @@ nominal times by its own clock, the API server stamps creation by its own."""
 MESSAGE_LIMIT: Final = 1024
 """Characters of a run's failure message kept (Job conditions, Pod statuses)."""
 _ATTEMPT = re.compile(r"[0-9]{1,3}")
+_SCHEDULED_RUN = re.compile(r"[0-9]{1,10}")
 
 
 class Ignored(StrEnum):
@@ -159,7 +162,17 @@ def read_run(kind: RunKind, obj: Object, task: str) -> ObservedRun | Ignored:
         finished=finished,
         message=message[:MESSAGE_LIMIT],
         deleting=bool(meta.get("deletionTimestamp")),
+        scheduled_run=_scheduled_run(annotations.get(ANN_SCHEDULED_RUN)),
     )
+
+
+def _scheduled_run(text: object) -> int | None:
+    """The run's number in its task's maxRuns count; None when absent or not a number
+    maxRuns allows (it only ever raises the task's own count)."""
+    if not isinstance(text, str) or not _SCHEDULED_RUN.fullmatch(text):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_RUNS else None
 
 
 _TRIGGERS: Final = frozenset(str(t) for t in Trigger)

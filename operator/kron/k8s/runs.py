@@ -20,6 +20,7 @@ from typing import Any
 from kron.api import RunKind, ScheduledTaskSpec, format_time
 from kron.api.constants import (
     ANN_ATTEMPT,
+    ANN_SCHEDULED_RUN,
     ANN_SCHEDULED_TIME,
     ANN_TRIGGER,
     API_VERSION,
@@ -69,6 +70,8 @@ def build_run(task: TaskRef, spec: ScheduledTaskSpec, create: CreateRun) -> Obje
     annotations[ANN_SCHEDULED_TIME] = format_time(datetime.fromtimestamp(create.nominal, tz=UTC))
     annotations[ANN_ATTEMPT] = str(create.attempt)
     annotations[ANN_TRIGGER] = str(create.trigger)
+    if create.scheduled_run is not None:
+        annotations[ANN_SCHEDULED_RUN] = str(create.scheduled_run)
     metadata: Object = {
         "name": create.name,
         "namespace": task.namespace,

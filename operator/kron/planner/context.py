@@ -28,6 +28,7 @@ from kron.api.constants import MAX_ACTIVE_RUNS, MAX_HISTORY
 from kron.planner.budget import Budget
 from kron.planner.conditions import DEGRADED, set_condition
 from kron.planner.records import (
+    COUNTED_TRIGGERS,
     CreateRun,
     DeleteReason,
     DeleteRun,
@@ -37,7 +38,7 @@ from kron.planner.records import (
     TaskEvent,
     TaskInput,
 )
-from kron.planner.timeutil import rfc3339, to_time
+from kron.planner.timeutil import rfc3339, to_int_seconds, to_time
 from kron.schedule import Timeline
 
 
@@ -54,6 +55,9 @@ class Pass:
     runs: dict[str, ObservedRun] = field(default_factory=dict)
     active: dict[str, ObservedRun] = field(default_factory=dict)
     """Runs that count as running: unfinished, not being deleted, or created in this pass."""
+    unplanned: str | None = None
+    """Set when the task could not be planned until now (its Calendar was missing or
+    invalid: that Ready reason): the ticks due meanwhile are counted missed."""
     overdue_at: float | None = None
     """When the task becomes overdue, if that is still to come (a wake time)."""
 
@@ -140,7 +144,9 @@ class Pass:
         fire_at: float,
         expires_at: float | None,
     ) -> bool:
-        """Start a run (False: MAX_ACTIVE_RUNS of this task are active; skipped)."""
+        """Start a run (False: MAX_ACTIVE_RUNS of this task are active; skipped).
+
+        A run maxRuns counts gets its number in the count (`scheduled_run`)."""
         if self.at_capacity:
             self.count("skipped", "TooManyActive")
             self.history(
@@ -151,7 +157,12 @@ class Pass:
                 message=f"{MAX_ACTIVE_RUNS} runs of this task are active already",
             )
             return False
-        self.plan.creates.append(CreateRun(name, nominal, attempt, trigger, fire_at, expires_at))
+        number = None
+        if self.spec.max_runs is not None and attempt == 0 and trigger in COUNTED_TRIGGERS:
+            number = self.scheduled_runs_used() + 1
+        self.plan.creates.append(
+            CreateRun(name, nominal, attempt, trigger, fire_at, expires_at, scheduled_run=number)
+        )
         self.active[name] = ObservedRun(
             name=name,
             kind=self.kind,
@@ -159,11 +170,31 @@ class Pass:
             attempt=attempt,
             trigger=trigger,
             in_flight=True,
+            scheduled_run=number,
         )
         self.count("fired", str(trigger))
         if attempt > 0:
             self.count("retried", str(trigger))
         return True
+
+    def scheduled_runs_used(self) -> int:
+        """Scheduled runs started, for maxRuns (`kron.planner.runlimit` explains): those
+        counted in the status, plus the runs after its count's end not counted yet (in
+        flight, confirmed after one in flight, created in this pass), and at least the
+        highest number any such run carries (a run counted by a status that was lost
+        and then deleted by Replace is known from the number of the run after it)."""
+        through = self.status.scheduled_runs_through
+        counted = self.status.scheduled_runs or 0
+        if through is None:
+            return counted
+        after = to_int_seconds(through)
+        runs = [
+            r
+            for r in (*self.task.runs, *self.active.values())
+            if r.trigger in COUNTED_TRIGGERS and r.attempt == 0 and r.nominal > after
+        ]
+        numbered = max((r.scheduled_run or 0 for r in runs), default=0)
+        return max(counted + len({r.nominal for r in runs}), numbered)
 
     @property
     def at_capacity(self) -> bool:

@@ -8,7 +8,7 @@ suspended or stopped by failures.
 
 from __future__ import annotations
 
-from kron.api import ConcurrencyPolicy, RunResult, Trigger
+from kron.api import CatchUpPolicy, ConcurrencyPolicy, RunResult, Trigger
 from kron.api.constants import MAX_HISTORY
 from kron.planner import overdue, runlimit
 from kron.planner.conditions import Reason, ready_reason
@@ -44,12 +44,15 @@ def skip_held_backlog(p: Pass) -> None:
 
 
 def start_due(p: Pass) -> None:
+    # Ticks due while the task could not be planned are a backlog none of which
+    # starts: they are counted missed, with the reason it could not be planned.
+    unplanned = p.unplanned is not None
     selection = select_due(
         p.timeline,
         cursor=p.cursor,
         now=p.now,
-        resumed_at=p.task.resumed_at,
-        catch_up=p.spec.catch_up_policy,
+        resumed_at=p.now if unplanned else p.task.resumed_at,
+        catch_up=CatchUpPolicy.NONE if unplanned else p.spec.catch_up_policy,
         deadline=p.spec.starting_deadline_seconds,
         budget=p.budget,
     )
@@ -69,7 +72,7 @@ def start_due(p: Pass) -> None:
     if selection.missed:
         missed = sorted(selection.missed, key=lambda m: m.tick.nominal)
         for m in missed:
-            p.count("missed", _MISS_TALLY[m.reason])
+            p.count("missed", _tally(p, m.reason))
         for m in missed[-MAX_HISTORY:]:
             p.history(
                 RunResult.MISSED,
@@ -129,7 +132,15 @@ _MISS_TALLY = {
 }
 
 
+def _tally(p: Pass, reason: str) -> str:
+    if reason == MissReason.CATCH_UP and p.unplanned is not None:
+        return p.unplanned
+    return _MISS_TALLY[reason]
+
+
 def _why(p: Pass, reason: str) -> str:
+    if reason == MissReason.CATCH_UP and p.unplanned is not None:
+        return f"due while a Calendar of the task could not be used ({p.unplanned}); not caught up"
     if reason == MissReason.DEADLINE:
         return (
             f"could not start within startingDeadlineSeconds={p.spec.starting_deadline_seconds}"

@@ -20,8 +20,17 @@ from kron.planner.conditions import (
     set_condition,
 )
 from kron.planner.context import Pass
+from kron.planner.timelines import upcoming_key
 from kron.planner.timeutil import to_time
+from kron.schedule import UPCOMING_EXCLUDED_SPAN, UPCOMING_SCAN_LIMIT, LookAhead
 
+BEYOND_LOOK_AHEAD = (
+    "schedule is valid, but its exclusions and Calendars exclude every tick kron's "
+    f"look-ahead reached ({UPCOMING_SCAN_LIMIT:,} steps, or "
+    f"{UPCOMING_EXCLUDED_SPAN // (366 * 86_400)} years of excluded ticks): no fire time "
+    "is shown; each tick is still evaluated when it comes"
+)
+"""Ready's message when the look-ahead ended on its bound without a fire time."""
 DEFER_SECONDS = 1.0
 """Pause before a pass continues work its predecessor's budget cut short."""
 
@@ -53,14 +62,7 @@ def finish(p: Pass, held: str | None) -> None:
         and not status.pending
         and status.handled_requests.backfill_cursor is None
     )
-    count = MAX_UPCOMING if left is None else min(MAX_UPCOMING, left)
-    if held or count == 0:
-        status.upcoming_schedule_times = []
-    elif p.task.look_ahead:
-        upcoming = p.timeline.upcoming(p.cursor, count, stop=p.budget.out_of_time)
-        if p.budget.exhausted:
-            p.plan.deferred = True  # a later pass, with warmer caches, completes the list
-        status.upcoming_schedule_times = [to_time(t.fire_at) for t in upcoming]
+    beyond_bound = _upcoming(p, held, left)
     upcoming_times = status.upcoming_schedule_times
     status.next_schedule_time = upcoming_times[0] if upcoming_times else None
     status.schedule_summary = spec.schedule_summary()
@@ -106,7 +108,9 @@ def finish(p: Pass, held: str | None) -> None:
             READY,
             ConditionStatus.TRUE,
             Reason.SCHEDULED,
-            "schedule is valid; the next fire time is in status.nextScheduleTime",
+            BEYOND_LOOK_AHEAD
+            if beyond_bound
+            else "schedule is valid; the next fire time is in status.nextScheduleTime",
             now=now,
             generation=gen,
         )
@@ -150,3 +154,33 @@ def finish(p: Pass, held: str | None) -> None:
     if p.plan.deferred:
         wakes.append(p.now + DEFER_SECONDS)  # the engine backs off further if it recurs
     p.plan.wake_at = min(wakes) if wakes else None
+
+
+def _upcoming(p: Pass, held: str | None, left: int | None) -> bool:
+    """Set `status.upcomingScheduleTimes`; True when the look-ahead ended on its bound
+    without finding a fire time."""
+    count = MAX_UPCOMING if left is None else min(MAX_UPCOMING, left)
+    beyond_bound = False
+    status, spec = p.status, p.spec
+    key = upcoming_key(spec, p.task.calendars)
+    if held or count == 0:
+        status.upcoming_schedule_times = []
+        status.upcoming_for = None  # computed afresh once the task fires again
+    elif p.task.look_ahead or status.upcoming_for != key:
+        # Computed whenever the look-ahead is not backing off, and whatever it does
+        # when the list was computed for other schedule fields or Calendar days.
+        look = p.timeline.look_ahead(p.cursor, count, stop=p.budget.out_of_time)
+        if p.budget.exhausted:
+            p.plan.deferred = True  # a later pass, with warmer caches, completes the list
+        status.upcoming_schedule_times = [to_time(t.fire_at) for t in look.ticks]
+        status.upcoming_for = key
+        beyond_bound = look.ended == LookAhead.BOUND and not look.ticks
+    else:
+        # Backing off with the same plan: the list computed for it, less the fire
+        # times that came (their ticks are behind the cursor now), is still right.
+        status.upcoming_schedule_times = [
+            t for t in status.upcoming_schedule_times if t.timestamp() > p.now
+        ][:count]
+        before = get_condition(p.task.status, READY)
+        beyond_bound = before is not None and before.message == BEYOND_LOOK_AHEAD
+    return beyond_bound

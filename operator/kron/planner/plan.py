@@ -10,7 +10,7 @@ rebuilt from the runs themselves, and run names are the idempotency keys.
 
 from __future__ import annotations
 
-from kron.api import ConcurrencyPolicy, PendingReason, RunResult, Trigger
+from kron.api import ConcurrencyPolicy, PendingReason, PendingRun, RunResult, Trigger
 from kron.planner import outcomes, overdue, requests, runlimit
 from kron.planner.budget import Budget
 from kron.planner.conditions import Reason, ready_reason
@@ -29,7 +29,12 @@ from kron.planner.records import (
 from kron.planner.statuses import bound_status, copy_status
 from kron.planner.timelines import schedule_fingerprint, timeline_for
 from kron.planner.timeutil import rfc3339, to_int_seconds, to_time
-from kron.planner.unplannable import INVALID_REASONS, error_reason, invalid_plan
+from kron.planner.unplannable import (
+    CALENDAR_REASONS,
+    INVALID_REASONS,
+    error_reason,
+    invalid_plan,
+)
 from kron.schedule import ScheduleError, run_name
 
 """Runs whose nominal time belongs to the schedule's own stream (the cursor)."""
@@ -110,7 +115,13 @@ def _observe_spec(p: Pass) -> None:
         status.schedule_changed_time = to_time(task.created if first else p.now)
         if not first:
             _drop_queued(p, "the schedule changed")
-    if ready_reason(status) in INVALID_REASONS:
+    reason = ready_reason(status)
+    if reason in CALENDAR_REASONS:
+        # The task itself was not edited: its Calendar appeared or was fixed. The
+        # ticks due meanwhile were never evaluated; they stay after the cursor and
+        # this pass counts them missed (not caught up, and not silently skipped).
+        p.unplanned = reason
+    elif reason in INVALID_REASONS:
         # The change that made the task valid again is an edit like any other: no
         # tick at or before it fires (a per-second task fixed a day after it was
         # created must not start 86,400 runs).
@@ -146,15 +157,11 @@ def _pending(p: Pass) -> None:
     newest = _newest_started(p)
     for entry in sorted(p.status.pending, key=lambda e: not_before(e, p.now)):
         nominal = to_int_seconds(entry.scheduled_time)
-        if entry.reason is PendingReason.RETRY and newest is not None and nominal < newest:
-            # Replace: a newer tick's run exists, so a retry of an older tick is
-            # superseded (starting it would replace the newer run). This also keeps a
-            # retry that Replace already deleted from running again when the status
-            # that recorded its start was lost.
+        if _replaced(p, entry, newest):
             p.status.pending.remove(entry)
             outcomes.final_failure(
                 p,
-                run_name(p.task.name, nominal, entry.attempt - 1),
+                outcomes.retried_name(p.task.name, entry),
                 f"retry {entry.attempt} dropped: a newer tick replaced it",
                 at=p.now,
             )
@@ -199,6 +206,31 @@ def _pending(p: Pass) -> None:
             fire_at=not_before(entry, p.now),
             expires_at=entry.not_after.timestamp() if entry.not_after else None,
         )
+
+
+def _replaced(p: Pass, entry: PendingRun, newest: int | None) -> bool:
+    """Under Replace, whether a pending retry is superseded by a newer scheduled run.
+
+    A retry of the schedule's own tick (trigger `retry`) is superseded once a newer
+    tick's run exists: starting it would replace the newer run. This also keeps a
+    retry that Replace already deleted from running again when the status that
+    recorded its start was lost. Retries of manual and backfill runs are not part of
+    the schedule's stream (their nominal times say nothing about it) and survive;
+    only a scheduled run created after such a retry was due (which Replace would have
+    made end it, had the lost status started it) supersedes it.
+    """
+    if newest is None or entry.reason is not PendingReason.RETRY:
+        return False
+    if entry.trigger is Trigger.RETRY:
+        return to_int_seconds(entry.scheduled_time) < newest
+    due = not_before(entry, p.now)
+    return any(
+        run.created is not None and run.created > due
+        for run in p.runs.values()
+        if run.trigger in (Trigger.SCHEDULE, Trigger.CATCH_UP)
+        and run.attempt == 0
+        and not run.in_flight
+    )
 
 
 def _newest_started(p: Pass) -> int | None:

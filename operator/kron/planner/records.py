@@ -17,6 +17,8 @@ from kron.schedule import DaySet
 
 SCHEDULED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.RETRY})
 """Runs of the schedule's own ticks (a retry continues its tick), not manual or backfill."""
+COUNTED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP})
+"""Triggers of the runs `maxRuns` counts (attempt 0 only: a retry is the same run)."""
 
 
 class RunPhase(StrEnum):
@@ -49,6 +51,8 @@ class ObservedRun:
     deleting: bool = False
     in_flight: bool = False
     """The create was sent and not yet confirmed; counts as active."""
+    scheduled_run: int | None = None
+    """With maxRuns: the run's number in the count (`kron.dev/scheduled-run`)."""
 
     @property
     def finished_phase(self) -> bool:
@@ -133,6 +137,9 @@ class CreateRun:
     trigger: Trigger
     fire_at: float
     expires_at: float | None = None
+    scheduled_run: int | None = None
+    """With maxRuns, for a run it counts: its number in the count (1, 2, ...),
+    recorded on the run so that the count never depends on the status alone."""
 
 
 class DeleteReason(StrEnum):

@@ -7,7 +7,11 @@ in a crash, so it is never trusted alone: it counts only runs the API server has
 confirmed, up to `status.scheduledRunsThrough`, and every pass adds the confirmed
 scheduled runs newer than that which exist. Runs are the durable record here too:
 kron deletes a run (history cleanup) only after the status recording it was
-written, so a run that is gone was counted in a status that persisted.
+written, so a run that is gone was counted in a status that persisted. Replace
+deletes at once, before the status counting the replaced run may be written; so
+every counted run carries its number in the count (`kron.dev/scheduled-run`), and
+the count is at least the number of any run that exists: a replaced run lost with
+its status is known from the run that replaced it.
 
 Scheduled ticks start in nominal order, but their creates may be confirmed out of
 order; the count therefore advances only up to the oldest create still in flight.
@@ -20,12 +24,9 @@ runs before are not counted). Removing maxRuns forgets it; changing it keeps it.
 
 from __future__ import annotations
 
-from kron.api import Trigger
 from kron.planner.context import Pass
-from kron.planner.records import ObservedRun
+from kron.planner.records import COUNTED_TRIGGERS, ObservedRun
 from kron.planner.timeutil import to_int_seconds, to_time
-
-COUNTED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP})
 
 
 def _scheduled(run: ObservedRun) -> bool:
@@ -47,11 +48,15 @@ def count_confirmed(p: Pass) -> None:
     runs = [r for r in p.task.runs if _scheduled(r) and r.nominal > through]
     in_flight = [r.nominal for r in runs if r.in_flight]
     stop = min(in_flight) if in_flight else None
-    confirmed = sorted({r.nominal for r in runs if not r.in_flight})
-    for nominal in confirmed:
+    numbers: dict[int, int] = {}
+    for r in runs:
+        if not r.in_flight:
+            numbers[r.nominal] = max(numbers.get(r.nominal, 0), r.scheduled_run or 0)
+    for nominal in sorted(numbers):
         if stop is not None and nominal > stop:
             break
-        status.scheduled_runs += 1
+        # A run's own number covers runs before it that are gone uncounted.
+        status.scheduled_runs = max(status.scheduled_runs + 1, numbers[nominal])
         through = nominal
     status.scheduled_runs_through = to_time(through)
 
@@ -59,14 +64,7 @@ def count_confirmed(p: Pass) -> None:
 def used(p: Pass) -> int:
     """Scheduled runs started: counted, plus those started but not counted yet
     (in flight, confirmed after one in flight, or created in this pass)."""
-    through = p.status.scheduled_runs_through
-    counted = p.status.scheduled_runs or 0
-    if through is None:
-        return counted
-    after = to_int_seconds(through)
-    pending = {r.nominal for r in p.task.runs if _scheduled(r) and r.nominal > after}
-    pending |= {r.nominal for r in p.active.values() if _scheduled(r) and r.nominal > after}
-    return counted + len(pending)
+    return p.scheduled_runs_used()
 
 
 def left(p: Pass) -> int | None:

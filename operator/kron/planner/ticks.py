@@ -114,8 +114,12 @@ def select_due(
         scanned += 1
         backlog = tick.fire_at < backlog_from
         if tick.excluded:
+            # Excluded ticks neither run nor count as missed: `Latest` runs the most
+            # recent backlog tick that is not excluded.
             selection.excluded.append(tick)
-        elif not backlog:
+            tick = timeline.prev_tick(tick.nominal)
+            continue
+        if not backlog:
             if len(on_time) < START_CAP:
                 on_time.append(tick)
             else:

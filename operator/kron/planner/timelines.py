@@ -72,6 +72,19 @@ def schedule_fingerprint(spec: ScheduledTaskSpec) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def upcoming_key(spec: ScheduledTaskSpec, calendars: Mapping[str, CalendarState] | None) -> str:
+    """A digest of what a task's upcoming fire times depend on besides the clock: its
+    schedule fields (maxRuns included) and its Calendars' days."""
+    rule = day_rule(spec, calendars)
+    days = (
+        None
+        if rule is None
+        else [s.key if s is not None else None for s in (rule.exclude, rule.only)]
+    )
+    text = json.dumps([schedule_fingerprint(spec), days])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _days(names: list[str] | None, calendars: Mapping[str, CalendarState]) -> DaySet | None:
     if not names:
         return None

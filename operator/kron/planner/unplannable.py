@@ -29,6 +29,9 @@ INVALID_REASONS = frozenset(
 )
 """Ready reasons of a task that cannot be used until someone changes it (or its
 Calendars); fixing it is an edit: no tick at or before the fix fires."""
+CALENDAR_REASONS = frozenset({Reason.CALENDAR_NOT_FOUND, Reason.INVALID_CALENDAR})
+"""Ready reasons of a task whose Calendars, not the task itself, stop it. When they
+are fixed the task was not edited: the ticks due meanwhile are counted missed."""
 UNPLANNABLE = INVALID_REASONS | {Reason.INTERNAL_ERROR}
 """Ready reasons under which kron fires nothing for the task."""
 
@@ -74,6 +77,7 @@ def _unplannable(
     new.observed_generation = generation
     new.next_schedule_time = None
     new.upcoming_schedule_times = []
+    new.upcoming_for = None
     at = to_time(now)
     set_condition(new, READY, ConditionStatus.FALSE, reason, message, now=at, generation=generation)
     set_condition(

@@ -30,6 +30,7 @@ from kron.schedule.names import (
 from kron.schedule.timeline import (
     UPCOMING_EXCLUDED_SPAN,
     UPCOMING_SCAN_LIMIT,
+    LookAhead,
     Tick,
     Timeline,
     compile_timeline,
@@ -48,6 +49,7 @@ __all__ = [
     "DaySet",
     "EveryExpression",
     "Expression",
+    "LookAhead",
     "ScheduleError",
     "Tick",
     "TimeZoneError",

@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-SECONDS_PER_DAY: Final = 86_400
-EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
+from kron.schedule.limits import EPOCH_ORDINAL, SECONDS_PER_DAY
+
 MAX_SKIP_STEPS: Final = 2_000
 """Most jumps one `next_mismatch` makes (each skips at least a day, a range or the
 gap to the next allowed day); past it, it answers the day it reached, which is
-still correct (everything before it is excluded) and the caller asks again."""
+still correct (everything before it is excluded) and the caller asks again.
+`DayRule.skip` takes the caller's own step budget instead and says how much of it
+it used: every jump is one step of the look-ahead."""
 _LEAP_CYCLE: Final = 8
 """Years searched for the next occurrence of a yearly day (29 February: at most 8)."""
 
@@ -49,7 +51,7 @@ class DaySet:
     timelines compiled with the same days share a cache entry.
     """
 
-    __slots__ = ("_ends", "_hash", "_key", "_starts", "_yearly")
+    __slots__ = ("_ends", "_hash", "_key", "_starts", "_yearly", "_yearly_set")
 
     def __init__(
         self,
@@ -64,7 +66,10 @@ class DaySet:
                 merged.append([start, end])
         self._starts: tuple[int, ...] = tuple(a for a, _ in merged)
         self._ends: tuple[int, ...] = tuple(b for _, b in merged)
+        # Sorted for `_next_yearly`'s bisection, a set for membership: both lookups
+        # cost the same whether a Calendar lists one yearly day or all 366.
         self._yearly: tuple[tuple[int, int], ...] = tuple(sorted(set(yearly)))
+        self._yearly_set = frozenset(self._yearly)
         digest = hashlib.sha256(repr((self._starts, self._ends, self._yearly)).encode())
         self._key = digest.hexdigest()[:32]
         self._hash = hash(self._key)
@@ -105,7 +110,7 @@ class DaySet:
         if not self._yearly:
             return False
         date = dt.date.fromordinal(ordinal)
-        return (date.month, date.day) in self._yearly
+        return (date.month, date.day) in self._yearly_set
 
     def __contains__(self, ordinal: object) -> bool:
         if not isinstance(ordinal, int):
@@ -133,15 +138,18 @@ class DaySet:
         return best
 
     def _next_yearly(self, ordinal: int) -> int | None:
-        year = dt.date.fromordinal(ordinal).year
-        for y in range(year, min(year + _LEAP_CYCLE, dt.MAXYEAR) + 1):
-            for month, day in self._yearly:
+        """The first yearly day at or after `ordinal`: in each year from its own, the
+        first (month, day) not before it, found by bisection. Of two consecutive
+        entries at most one is 29 February, so a year needs at most two tries."""
+        date = dt.date.fromordinal(ordinal)
+        first = bisect_left(self._yearly, (date.month, date.day))
+        for y in range(date.year, min(date.year + _LEAP_CYCLE, dt.MAXYEAR) + 1):
+            for month, day in self._yearly[first : first + 2]:
                 try:
-                    candidate = dt.date(y, month, day).toordinal()
+                    return dt.date(y, month, day).toordinal()
                 except ValueError:  # 29 February of a common year
                     continue
-                if candidate >= ordinal:
-                    return candidate
+            first = 0
         return None
 
 
@@ -191,20 +199,25 @@ class DayRule:
         """Smallest wall time in ``[wall, limit)`` on a day that is not excluded, else
         ``limit`` (or, after MAX_SKIP_STEPS jumps, the start of the day reached: every
         day before it is excluded). Everything before the answer is excluded."""
+        return self.skip(wall, limit, MAX_SKIP_STEPS)[0]
+
+    def skip(self, wall: int, limit: int, steps: int) -> tuple[int, int]:
+        """`next_mismatch` within at most `steps` jumps (at least one): ``(answer,
+        jumps made)``. Each jump costs a bisection or two, whatever the Calendars hold."""
         day = day_of(wall)
-        for _ in range(MAX_SKIP_STEPS):
+        for used in range(1, max(steps, 1) + 1):
             start = max(day_start(day), wall)
             if start >= limit:
-                return limit
+                return limit, used
             if not self.excludes_day(day):
-                return start
+                return start, used
             jump = day + 1
             if self._exclude is not None and day in self._exclude:
                 jump = max(jump, self._exclude.excluded_through(day) + 1)
             if self._only is not None and day not in self._only:
                 member = self._only.next_member(day)
                 if member is None:
-                    return limit
+                    return limit, used
                 jump = max(jump, member)
             day = jump
-        return min(max(day_start(day), wall), limit)
+        return min(max(day_start(day), wall), limit), max(steps, 1)

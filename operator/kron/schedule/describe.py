@@ -24,26 +24,11 @@ from kron.schedule.expression import (
     EveryExpression,
     parse_expression,
 )
+from kron.schedule.months import DAY_ABBREVIATIONS, DAY_NAMES, MONTH_ABBREVIATIONS, MONTH_NAMES
 
-_DAY_NAMES: Final = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-_MONTH_NAMES: Final = (
-    "",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_KNOWN_WORDS: Final = frozenset(
-    (*(name[:3].upper() for name in _DAY_NAMES), *(name[:3].upper() for name in _MONTH_NAMES[1:]))
-)
+_DAY_NAMES: Final = DAY_NAMES
+_MONTH_NAMES: Final = ("", *MONTH_NAMES)  # indexed by month number
+_KNOWN_WORDS: Final = frozenset((*DAY_ABBREVIATIONS, *MONTH_ABBREVIATIONS))
 # One item of kron's cron grammar: *, ?, a value or a range, optionally with a step.
 _ITEM = re.compile(r"(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?")
 _WORD = re.compile(r"[A-Za-z]+")

@@ -23,6 +23,7 @@ from kron.schedule import fields, monthdays
 from kron.schedule.errors import ScheduleError, quote
 from kron.schedule.instants import AT_FIELD, EVERY_FIELD, parse_at, parse_every
 from kron.schedule.monthdays import NO_RULES, DayRules, MonthlyWallPattern
+from kron.schedule.months import longest_month
 from kron.schedule.wallclock import WallPattern
 
 _MACROS: Final = {
@@ -37,7 +38,6 @@ _MACROS: Final = {
 _SEPARATOR = re.compile(r"[ \t]+")
 _OUTER_WHITESPACE: Final = " \t\r\n\f\v"
 _ALL_SECONDS: Final = frozenset(range(60))
-_MONTH_DAYS: Final = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +200,7 @@ def _parse_cron(text: str, parts: list[str]) -> CronExpression:
 
 def _check_days_exist(text: str, days: frozenset[int], months: frozenset[int]) -> None:
     """Reject a day-of-month that no selected month has (``0 0 30 2 *``)."""
-    if min(days) <= max(_MONTH_DAYS[month] for month in months):
+    if min(days) <= max(longest_month(month) for month in months):
         return
     raise ScheduleError(
         text,

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kron.schedule.errors import ScheduleError, quote
+from kron.schedule.months import DAY_ABBREVIATIONS, MONTH_ABBREVIATIONS
 
 DIGITS = re.compile(r"[0-9]+")
 _NAME = re.compile(r"[A-Za-z]+")
@@ -43,22 +44,19 @@ class FieldSpec:
     allows_question: bool = False
 
 
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-
 SECOND = FieldSpec("second", 0, 59)
 MINUTE = FieldSpec("minute", 0, 59)
 HOUR = FieldSpec("hour", 0, 23)
 DAY_OF_MONTH = FieldSpec("day-of-month", 1, 31, allows_question=True)
 MONTH = FieldSpec(
-    "month", 1, 12, names={n: i + 1 for i, n in enumerate(_MONTHS)}, noun="month name"
+    "month", 1, 12, names={n: i + 1 for i, n in enumerate(MONTH_ABBREVIATIONS)}, noun="month name"
 )
 # 7 is Sunday as well as 0; it is folded onto 0 after expansion.
 DAY_OF_WEEK = FieldSpec(
     "day-of-week",
     0,
     7,
-    names={n: i for i, n in enumerate(_DAYS)},
+    names={n: i for i, n in enumerate(DAY_ABBREVIATIONS)},
     noun="day name",
     allows_question=True,
 )

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 from kron.schedule import fields
 from kron.schedule.errors import ScheduleError, quote
-from kron.schedule.wallclock import WallPattern, month_length
+from kron.schedule.months import month_length
+from kron.schedule.wallclock import WallPattern
 
 _Fail = Callable[[str], ScheduleError]
 
@@ -40,7 +41,6 @@ _NEAREST = re.compile(r"([0-9]+)W")
 MAX_LAST_OFFSET = 30
 MAX_OCCURRENCE = 5
 _SATURDAY, _SUNDAY = 6, 0
-_LENGTHS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February: see _mask
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,12 +308,7 @@ class MonthlyWallPattern(WallPattern):
     def _mask(self, date: dt.date, weekday: int) -> tuple[int, int]:
         """The matching days of ``date``'s month (``weekday`` is that of ``date``), and
         its length."""
-        month = date.month
-        if month == 2:
-            year = date.year
-            length = 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
-        else:
-            length = _LENGTHS[month]
+        length = month_length(date.year, date.month)
         return self._masks[(length - 28) * 7 + (weekday - date.day + 1) % 7], length
 
     def _day_ok(self, date: dt.date, day: int) -> bool:

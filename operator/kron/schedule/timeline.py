@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import ClassVar, Final, Protocol
 
 from kron.schedule.days import DayRule
 from kron.schedule.dst import ZonedCron
@@ -48,6 +48,26 @@ class Tick:
     nominal: int
     fire_at: float
     excluded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LookAhead:
+    """The ticks a look-ahead found, and why it stopped there.
+
+    ``ended`` is ``FOUND`` (as many as asked), ``END`` (the timeline has no more
+    ticks), ``BOUND`` (exclusions cover everything the bounded walk reached:
+    ``UPCOMING_SCAN_LIMIT`` steps or ``UPCOMING_EXCLUDED_SPAN`` of excluded ticks; a
+    later tick may still fire, it is only not shown) or ``STOPPED`` (the caller's
+    ``stop`` said its budget ran out).
+    """
+
+    FOUND: ClassVar[str] = "found"
+    END: ClassVar[str] = "end"
+    BOUND: ClassVar[str] = "bound"
+    STOPPED: ClassVar[str] = "stopped"
+
+    ticks: list[Tick]
+    ended: str
 
 
 class _Source(Protocol):
@@ -154,7 +174,8 @@ class Timeline:
     def _excluded_until(self, nominal: int, limit: int, steps: int) -> tuple[int | None, int]:
         """``(None, used)`` if no exclusion matches ``nominal``; else ``(resume, used)``
         with every instant in ``[nominal, resume)`` excluded. ``used`` counts the
-        exclusion stretches looked at (at most ``steps``); the search stops once it
+        exclusion stretches looked at and the calendar days jumped (at most ``steps``,
+        at least one); the search stops once it
         knows everything up to ``limit`` is excluded (``resume`` is then past it).
 
         The exclusions are wall-clock patterns: the stretch of wall times they cover
@@ -170,8 +191,14 @@ class Timeline:
             return None, 0
         reached, used = wall, 0
         while pattern is not None:
-            used += 1
-            reached = pattern.next_mismatch(reached, wall_limit)
+            if isinstance(pattern, DayRule):
+                # Calendar days are jumped one day (or range, or gap to the next
+                # allowed day) at a time: each jump is a step.
+                reached, jumps = pattern.skip(reached, wall_limit, steps - used)
+                used += jumps
+            else:
+                used += 1
+                reached = pattern.next_mismatch(reached, wall_limit)
             if used >= steps or reached >= wall_limit:
                 break
             pattern = self._matching_exclusion(reached)
@@ -235,16 +262,26 @@ class Timeline:
         Fewer when the timeline ends, or when exclusions cover so much that
         ``UPCOMING_SCAN_LIMIT`` steps, or skipping excluded ticks for
         ``UPCOMING_EXCLUDED_SPAN`` seconds, find no more. A tick that is not excluded
-        is found at any distance.
+        is found at any distance. :meth:`look_ahead` also says which of these ended it.
         """
+        return self.look_ahead(after, count, stop).ticks
+
+    def look_ahead(
+        self, after: int, count: int, stop: Callable[[], bool] | None = None
+    ) -> LookAhead:
+        """:meth:`upcoming`, with how the search ended (see :class:`LookAhead`)."""
         found: list[Tick] = []
         jitter = bool(self._jitter_seconds)
         waiting: int | None = None  # found, but its jitter needs the following tick
         steps, span = UPCOMING_SCAN_LIMIT, UPCOMING_EXCLUDED_SPAN
         skipping_from: int | None = None  # the excluded tick the walk is skipping from
         at = after
-        while len(found) < count and steps > 0:
+        ended = LookAhead.BOUND
+        while len(found) < count:
+            if steps <= 0:
+                break
             if stop is not None and stop():
+                ended = LookAhead.STOPPED
                 break
             steps -= len(self._sources)
             until = None if skipping_from is None else skipping_from + span
@@ -256,6 +293,8 @@ class Timeline:
                 if len(found) >= count:
                     break
             if nominal is None:
+                if skipping_from is None or skipping_from + span >= self._end:
+                    ended = LookAhead.END
                 break
             if skipping_from is not None:
                 span -= nominal - skipping_from
@@ -276,7 +315,9 @@ class Timeline:
             at = nominal
         if waiting is not None:
             found.append(self._tick(waiting, self._following(waiting), excluded=False))
-        return found
+        if len(found) >= count:
+            ended = LookAhead.FOUND
+        return LookAhead(found, ended)
 
     def matches(self, instant: int) -> bool:
         """Is there a tick whose nominal instant is exactly ``instant``?"""

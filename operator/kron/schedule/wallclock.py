@@ -13,9 +13,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from kron.schedule.limits import EPOCH_ORDINAL, MAX_YEAR, MIN_YEAR, SECONDS_PER_DAY
+from kron.schedule.months import month_length
 
 _fromordinal = dt.date.fromordinal
-_MONTH_LENGTHS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _flags(values: frozenset[int], size: int) -> tuple[bool, ...]:
@@ -42,13 +42,6 @@ def _prev_table(flags: Sequence[bool]) -> tuple[int | None, ...]:
             preceding = i
         table.append(preceding)
     return tuple(table)
-
-
-def month_length(year: int, month: int) -> int:
-    """Days in ``month`` of ``year`` (proleptic Gregorian)."""
-    if month == 2:
-        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
-    return _MONTH_LENGTHS[month]
 
 
 def _first(values: Iterable[int]) -> int | None:

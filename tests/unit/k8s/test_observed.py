@@ -214,3 +214,19 @@ def test_long_failure_messages_are_cut() -> None:
     pod["status"] = {"phase": "Failed", "message": "x" * 100_000}
     run = read_run(RunKind.POD, pod, "report")
     assert not isinstance(run, Ignored) and len(run.message) == 1024
+
+
+def test_a_counted_run_reads_back_with_its_number_in_the_max_runs_count() -> None:
+    counted = CreateRun(
+        "report-1767225600", NOMINAL, 0, Trigger.SCHEDULE, float(NOMINAL), scheduled_run=7
+    )
+    obj = job(counted)
+    assert obj["metadata"]["annotations"]["kron.dev/scheduled-run"] == "7"
+    run = read_run(RunKind.JOB, obj, "report")
+    assert not isinstance(run, Ignored) and run.scheduled_run == 7
+    uncounted = job(CreateRun("report-1767225600", NOMINAL, 0, Trigger.SCHEDULE, float(NOMINAL)))
+    assert "kron.dev/scheduled-run" not in uncounted["metadata"]["annotations"]
+    for bad in ("0", "-1", "x", "99999999999", "1e3"):
+        obj["metadata"]["annotations"]["kron.dev/scheduled-run"] = bad
+        run = read_run(RunKind.JOB, obj, "report")
+        assert not isinstance(run, Ignored) and run.scheduled_run is None, bad

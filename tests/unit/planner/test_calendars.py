@@ -96,3 +96,42 @@ def test_calendar_names_enter_the_schedule_fingerprint_only_when_set() -> None:
     assert schedule_fingerprint(plain) == schedule_fingerprint(spec(excludeCalendars=None))
     assert schedule_fingerprint(plain) != schedule_fingerprint(spec(excludeCalendars=["a"]))
     assert schedule_fingerprint(plain) != schedule_fingerprint(spec(maxRuns=3))
+
+
+def test_ticks_due_while_a_calendar_was_missing_are_counted_missed_not_lost() -> None:
+    # Noon ticks; the Calendar is deleted on 1 January at 13:00 and created again on
+    # 4 January at 10:00: the noon ticks of 2 and 3 January were never evaluated.
+    s = spec(schedule="0 12 * * *", excludeCalendars=["holidays"])
+    before = plan(task(s, calendars={"holidays": JANUARY_2}), T0 + 12 * 3600 + 0.5)
+    assert [c.nominal for c in before.creates] == [T0 + 12 * 3600]
+    missing = plan(task(s, status=before.status), T0 + 13 * 3600)
+    assert ready(missing)[1] == Reason.CALENDAR_NOT_FOUND
+    assert missing.status.last_schedule_time == before.status.last_schedule_time
+    back = plan(task(s, status=missing.status, calendars={"holidays": JANUARY_2}), T0 + 82 * 3600)
+    assert back.creates == []
+    # 2 January is a holiday of the Calendar (excluded), 3 January is missed, with why.
+    assert (back.status.counts.excluded, back.status.counts.missed) == (1, 1)
+    assert back.tallies[("missed", Reason.CALENDAR_NOT_FOUND)] == 1
+    missed = next(h for h in back.status.history if h.result is RunResult.MISSED)
+    assert missed.scheduled_time == dt.datetime(2026, 1, 3, 12, tzinfo=dt.UTC)
+    assert missed.message is not None and Reason.CALENDAR_NOT_FOUND in missed.message
+    assert any(e.reason == "Missed" for e in back.events)
+    assert back.status.last_schedule_time == dt.datetime(2026, 1, 3, 12, tzinfo=dt.UTC)
+    assert ready(back)[1] == Reason.SCHEDULED
+    # The next tick fires as usual.
+    nxt = plan(task(s, status=back.status, calendars={"holidays": JANUARY_2}), T0 + 84 * 3600 + 0.5)
+    assert [c.nominal for c in nxt.creates] == [T0 + 84 * 3600]
+
+
+def test_a_task_created_before_its_calendar_counts_the_ticks_until_then_missed() -> None:
+    s = spec(schedule="0 * * * *", restrictToCalendars=["open"])
+    waiting = plan(task(s), T0 + 0.5)
+    assert ready(waiting)[1] == Reason.CALENDAR_NOT_FOUND
+    every_day = CalendarState(
+        calendar_days(
+            CalendarSpec.model_validate({"entries": [{"date": "2026-01-01", "description": "x"}]})
+        )
+    )
+    back = plan(task(s, status=waiting.status, calendars={"open": every_day}), T0 + 3 * 3600 + 1)
+    assert back.creates == []
+    assert back.status.counts.missed == 4  # 00:00 to 03:00, all due before it existed

@@ -26,6 +26,7 @@ def confirm(created: Plan, runs: dict[str, ObservedRun], *, phase: RunPhase) -> 
             uid=f"uid-{c.name}",
             created=c.fire_at,
             finished=c.fire_at + 1 if phase is not RunPhase.ACTIVE else None,
+            scheduled_run=c.scheduled_run,  # its kron.dev/scheduled-run annotation
         )
 
 
@@ -148,3 +149,28 @@ def test_never_more_scheduled_runs_than_max_runs_through_crashes(
         if rng.random() >= loss:
             durable = intended
     assert len(started) == limit
+
+
+def test_a_run_replaced_before_the_status_counting_it_was_written_still_counts() -> None:
+    """Replace deletes at once; the status counting the replaced run is gathered into
+    a later write. A crash in between loses that status, and the run is gone: the
+    run that replaced it carries its own number in the count, so maxRuns holds."""
+    s = spec(maxRuns=2, concurrencyPolicy="Replace")
+    first = plan(task(s), T0 + 0.5)
+    persisted = first.status  # written: the first run is in flight, nothing counted
+    assert [c.scheduled_run for c in first.creates] == [1]
+    runs: dict[str, ObservedRun] = {}
+    confirm(first, runs, phase=RunPhase.ACTIVE)
+    second = plan(task(s, status=persisted, runs=tuple(runs.values())), T0 + 60.5)
+    assert [d.name for d in second.deletes] == [f"report-{T0}"]
+    assert [c.scheduled_run for c in second.creates] == [2]
+    # Crash: `second.status` is lost, the replaced run is deleted; the new leader
+    # finds the first status and only the second run.
+    runs = {}
+    confirm(second, runs, phase=RunPhase.ACTIVE)
+    after = plan(task(s, status=persisted, runs=tuple(runs.values())), T0 + 120.5)
+    assert after.creates == []
+    assert after.status.scheduled_runs == 2
+    assert after.status.upcoming_schedule_times == []
+    later = plan(task(s, status=after.status, runs=tuple(runs.values())), T0 + 180.5)
+    assert later.creates == []

@@ -63,6 +63,17 @@ def test_catch_up_latest_runs_only_the_most_recent_missed_tick() -> None:
     assert any(e.reason == "Missed" for e in result.events)
 
 
+def test_catch_up_latest_runs_the_most_recent_tick_that_is_not_excluded() -> None:
+    # Excluded ticks are neither run nor missed, so the most recent missed tick is the
+    # newest one that is not excluded (here 00:04, the 00:05 one being excluded).
+    s = spec(excludeSchedules=["5 0 * * *"])
+    status = plan(task(s), T0 - 1).status
+    result = plan(task(s, status=status, resumed_at=T0 + 300.5), T0 + 300.6)
+    assert [(c.nominal, c.trigger) for c in result.creates] == [(T0 + 240, Trigger.CATCH_UP)]
+    assert (result.status.counts.missed, result.status.counts.excluded) == (4, 1)
+    assert result.status.last_schedule_time == to_time(T0 + 300)
+
+
 def test_catch_up_all_runs_every_missed_tick_oldest_first() -> None:
     s = spec(catchUpPolicy="All")
     status = plan(task(s), T0 - 1).status

@@ -10,7 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kron.schedule import DayRule, DaySet, compile_timeline
-from kron.schedule.days import SECONDS_PER_DAY, day_of, day_start
+from kron.schedule.days import day_of, day_start
+from kron.schedule.limits import SECONDS_PER_DAY
+from kron.schedule.months import longest_month
 
 BASE = dt.date(2026, 1, 1).toordinal()
 SPAN = 800  # days examined: more than two years, so yearly entries recur
@@ -131,3 +133,27 @@ def test_restricting_to_days_that_never_come_gives_no_upcoming_time() -> None:
     assert timeline.upcoming(day_start(BASE), 5) == []
     tick = timeline.next_tick(day_start(BASE))
     assert tick is not None and tick.excluded
+
+
+_MONTH_DAYS = st.sampled_from(
+    [(m, d) for m in range(1, 13) for d in range(1, longest_month(m) + 1)]
+)
+
+
+@given(
+    yearly=st.lists(_MONTH_DAYS, min_size=1, max_size=40),
+    start=st.dates(dt.date(1900, 1, 1), dt.date(2400, 12, 31)),
+)
+def test_the_next_yearly_day_is_the_first_one_day_by_day(
+    yearly: list[tuple[int, int]], start: dt.date
+) -> None:
+    days = DaySet(yearly=yearly)
+    wanted = set(yearly)
+    expected = None
+    for offset in range(9 * 366):  # 29 February alone recurs within 8 years
+        day = start + dt.timedelta(days=offset)
+        if (day.month, day.day) in wanted:
+            expected = day.toordinal()
+            break
+    assert days.next_member(start.toordinal()) == expected
+    assert (start.toordinal() in days) == ((start.month, start.day) in wanted)
