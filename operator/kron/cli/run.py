@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import re
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, cast
 from kron.cli.errors import CliError, UsageError, one_line
 from kron.cli.knobs import LOG_LEVELS, POD_NAMESPACE_FILE, knobs, run_parser, unknown_variables
 from kron.cli.kubeconfig import SERVICE_ACCOUNT_DIR, in_cluster, kubeconfig_paths, resolve_target
+from kron.dns1123 import is_label, is_subdomain
 from kron.k8s.shards import SHARD_BUCKETS
 from kron.settings import Settings, SettingsError, parse_weights
 
@@ -27,8 +27,6 @@ MAX_SECONDS = 86_400.0
 """Longest lease timing, watch timeout or event refill: a day (the Lease's
 leaseDurationSeconds is an int32; past a day a setting is a typo, not a choice)."""
 MAX_IDENTITY = 253
-DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 # -- validation ----------------------------------------------------------------------------
@@ -86,7 +84,7 @@ def _check(settings: Settings, source: Mapping[str, str]) -> None:
             "log_level", f"must be one of {', '.join(LOG_LEVELS)}, got {settings.log_level!r}"
         )
     for namespace in settings.namespaces:
-        if len(namespace) > 63 or not DNS1123_LABEL.fullmatch(namespace):
+        if not is_label(namespace):
             raise fail("namespaces", f"{namespace!r} is not a valid namespace name")
     if len(set(settings.namespaces)) != len(settings.namespaces):
         raise fail("namespaces", "lists a namespace twice")
@@ -95,11 +93,11 @@ def _check(settings: Settings, source: Mapping[str, str]) -> None:
     except ValueError as err:
         raise fail("namespace_weights", str(err)) from None
     for namespace in weights:
-        if len(namespace) > 63 or not DNS1123_LABEL.fullmatch(namespace):
+        if not is_label(namespace):
             raise fail("namespace_weights", f"{namespace!r} is not a valid namespace name")
-    if len(settings.lease_name) > 253 or not DNS1123_SUBDOMAIN.fullmatch(settings.lease_name):
+    if not is_subdomain(settings.lease_name):
         raise fail("lease_name", f"{settings.lease_name!r} is not a valid object name")
-    if len(settings.lease_namespace) > 63 or not DNS1123_LABEL.fullmatch(settings.lease_namespace):
+    if not is_label(settings.lease_namespace):
         raise fail("lease_namespace", f"{settings.lease_namespace!r} is not a valid namespace name")
     if not settings.identity.strip():
         raise fail("identity", "must not be empty")
