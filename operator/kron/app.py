@@ -284,5 +284,8 @@ def dump_tasks() -> None:
 
 async def refresh_gauges(engine: Engine) -> None:
     while True:
-        engine.refresh_gauges()
+        try:
+            engine.refresh_gauges()
+        except Exception:  # gauges are a view: a fault here must not end the process
+            log.exception("refreshing the gauges failed")
         await asyncio.sleep(GAUGE_INTERVAL)

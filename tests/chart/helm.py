@@ -51,15 +51,18 @@ class Helm:
         release: str = "kron",
         namespace: str = "kron-system",
         check: bool = True,
+        extra: tuple[str, ...] = (),
     ) -> subprocess.CompletedProcess[str]:
-        """`helm template` with `values` given as a values file (types are kept exactly)."""
+        """`helm template` with `values` given as a values file (types are kept exactly);
+        ``extra``: more flags."""
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
             yaml.safe_dump(dict(values or {}), f)
             path = f.name
         try:
             return self.run(
-                "template", release, str(CHART), "--namespace", namespace, "-f", path, check=check
-            )
+                "template", release, str(CHART), "--namespace", namespace, "-f", path, *extra,
+                check=check,
+            )  # fmt: skip
         finally:
             Path(path).unlink()
 

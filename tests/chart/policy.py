@@ -39,6 +39,8 @@ STRICT_LIMITS: dict[str, Any] = {
     "maxBackfillSeconds": 604_800,
     "minOnTheHourJitterSeconds": 30,
     "maxStartingDeadlineSeconds": 600,
+    "maxRetries": 2,
+    "minRetryBackoffSeconds": 60,
 }
 """Every limit set, with values the tests can tell apart in messages."""
 
@@ -66,11 +68,12 @@ class PolicyRelease:
 
 def profile_values(profiles: dict[str, dict[str, Any]], release: str) -> dict[str, Any]:
     """Chart values for ``profiles`` (name -> limits and options), each selecting the
-    namespaces labelled for it in this release."""
+    namespaces labelled for it in this release (but those with allNamespaces)."""
     rendered: dict[str, Any] = {}
     for name, profile in profiles.items():
         body = copy.deepcopy(profile)
-        body["namespaceSelector"] = {"matchLabels": {SELECTOR_KEY: f"{release}-{name}"}}
+        if not body.get("allNamespaces"):
+            body["namespaceSelector"] = {"matchLabels": {SELECTOR_KEY: f"{release}-{name}"}}
         rendered[name] = body
     return {"policy": {"enabled": True, "profiles": rendered}}
 
@@ -82,13 +85,14 @@ def installed_policy(
     profiles: dict[str, dict[str, Any]],
     *,
     with_tenant_roles: bool = False,
+    namespace: str = "kron-system",
 ) -> Iterator[PolicyRelease]:
-    """Render the chart with ``profiles`` and apply its policy objects (and, if asked,
-    the ClusterRoles that give tenants ScheduledTasks through edit/admin); removed
-    afterwards."""
+    """Render the chart with ``profiles`` (as a release in ``namespace``) and apply its
+    policy objects (and, if asked, the ClusterRoles that give tenants ScheduledTasks
+    through edit/admin); removed afterwards."""
     release = f"p{secrets.token_hex(3)}"
     values = profile_values(profiles, release)
-    objects = helm.render(values, release=release, namespace="kron-system")
+    objects = helm.render(values, release=release, namespace=namespace)
     policy = of_kind(objects, *POLICY_KINDS)
     applied = policy + (of_kind(objects, TENANT_ROLES) if with_tenant_roles else [])
     cluster.kubectl("apply", "-f", "-", input=dump(applied))

@@ -92,6 +92,14 @@ ADMITTED: dict[str, dict[str, Any]] = {
         **OK,
     },
     "the longest deadline": {"startingDeadlineSeconds": 600},
+    "retries at the limits": {
+        "retryPolicy": {"maxRetries": 2, "backoff": {"initialSeconds": 60}},
+        **OK,
+    },
+    "no retries, so any backoff": {
+        "retryPolicy": {"maxRetries": 0, "backoff": {"initialSeconds": 1, "maxSeconds": 1}},
+        **OK,
+    },
 }
 
 ADMITTED_BACKFILLS = {
@@ -213,6 +221,26 @@ REFUSED: dict[str, Refused] = {
         {"startingDeadlineSeconds": 601},
         ("spec.startingDeadlineSeconds is 601; tasks here need one of at most 600s",),
     ),
+    "too many retries": Refused(
+        "maxRetries",
+        {"retryPolicy": {"maxRetries": 3, "backoff": {"initialSeconds": 60}}, **OK},
+        ("spec.retryPolicy.maxRetries is 3; at most 2 retries of a failed run are allowed",),
+    ),
+    "retries by default": Refused(
+        "maxRetries",
+        {"retryPolicy": {"backoff": {"initialSeconds": 60}}, **OK},
+        ("spec.retryPolicy.maxRetries is 3;",),  # the CRD's default counts
+    ),
+    "retries too soon": Refused(
+        "minRetryBackoffSeconds",
+        {"retryPolicy": {"maxRetries": 1, "backoff": {"initialSeconds": 59}}, **OK},
+        ("spec.retryPolicy.backoff.initialSeconds is 59; retries here must wait at least 60s",),
+    ),
+    "retries with the default backoff": Refused(
+        "minRetryBackoffSeconds",
+        {"retryPolicy": {"maxRetries": 1}, **OK},
+        ("spec.retryPolicy.backoff.initialSeconds is 10;",),
+    ),
 }
 
 
@@ -247,6 +275,7 @@ def test_one_refusal_lists_every_broken_limit(cluster: ClusterHandle, bound: Bou
         schedules=["*/10 * * * * *", "@hourly", "30 1 * * *", "30 2 * * *"],
         excludeSchedules=["* * 1 1 *", "* * 2 1 *", "* * 3 1 *"],
         podTemplate=POD_TEMPLATE,
+        retryPolicy={"maxRetries": 5, "backoff": {"initialSeconds": 1}},
     )
     answer = create(cluster, bound.strict, task)
     assert not answer.admitted
@@ -272,8 +301,11 @@ def test_updates_that_leave_a_broken_limit_alone_pass(
     try:
         namespace = make("late")
         offender = scheduled_task(
-            "offender", schedule="*/10 * * * * *", podTemplate=POD_TEMPLATE
-        )  # per-second, bare Pods, no jitter on the hour, no deadline
+            "offender",
+            schedule="*/10 * * * * *",
+            podTemplate=POD_TEMPLATE,
+            retryPolicy={"maxRetries": 10, "backoff": {"initialSeconds": 1}},
+        )  # per-second, bare Pods, no jitter on the hour, no deadline, retries in a rush
         created = create(cluster, namespace, offender, dry_run=False)
         assert created.admitted, created.message
         cluster.kubectl("label", "namespace", namespace, *_pairs(bound.policy.label("strict")))
@@ -302,11 +334,20 @@ def test_updates_that_leave_a_broken_limit_alone_pass(
         # ... but not the limits whose fields the patch left alone.
         assert "allowedRunKinds" not in faster.stderr
         assert "maxStartingDeadlineSeconds" not in faster.stderr
+        assert "maxRetries" not in faster.stderr
+        assert "minRetryBackoffSeconds" not in faster.stderr
 
         deadline = patch({"spec": {"startingDeadlineSeconds": 7200}})
         assert deadline.returncode != 0
         assert "spec.startingDeadlineSeconds is 7200" in deadline.stderr
         assert "minIntervalSeconds" not in deadline.stderr
+
+        # Fewer retries is a change to retries: both retry limits read it.
+        fewer = patch({"spec": {"retryPolicy": {"maxRetries": 5}}})
+        assert fewer.returncode != 0
+        assert "spec.retryPolicy.maxRetries is 5" in fewer.stderr
+        assert "spec.retryPolicy.backoff.initialSeconds is 1;" in fewer.stderr
+        assert "minIntervalSeconds" not in fewer.stderr
 
         fixed = patch({"spec": {"schedule": "30 9 * * *"}})
         assert fixed.returncode == 0, fixed.stderr

@@ -15,6 +15,8 @@ from kron.api.policy import ScheduledTaskPolicySpec, policy_spec, policy_spec_sc
 from support.cluster import ClusterHandle
 
 SHARED = {"namespaceSelector": {"matchLabels": {"kron.dev/policy": "shared"}}}
+DENY_AND_WARN = "Deny or Warn, not both"
+EMPTY_SELECTOR = "an empty one selects every namespace"
 
 
 def values(**profiles: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +73,14 @@ def test_profile_becomes_a_scheduled_task_policy_and_its_binding(helm: Helm) -> 
         ({**SHARED, "limits": {"allowedRunKinds": ["CronJob"]}}, "allowedRunKinds"),
         ({**SHARED, "limits": {"minInterval": 60}}, "minInterval"),
         ({**SHARED, "validationActions": ["Block"]}, "validationActions"),
+        ({**SHARED, "validationActions": ["Warn", "Deny"]}, DENY_AND_WARN),
+        ({**SHARED, "validationActions": ["Deny", "Audit", "Warn"]}, DENY_AND_WARN),
+        ({"namespaceSelector": {"matchLabels": {}}}, EMPTY_SELECTOR),
+        ({"namespaceSelector": {"matchExpressions": []}}, EMPTY_SELECTOR),
+        ({"namespaceSelector": {"matchLabels": {}, "matchExpressions": []}}, EMPTY_SELECTOR),
+        ({"namespaceSelector": {}}, EMPTY_SELECTOR),
+        ({**SHARED, "allNamespaces": True}, "allNamespaces: true already chooses"),
+        ({"allNamespaces": False}, "namespaceSelector"),
     ],
 )
 def test_bad_profiles_are_refused_with_the_reason(
@@ -79,6 +89,38 @@ def test_bad_profiles_are_refused_with_the_reason(
     result = helm.template(values(shared=profile), check=False)
     assert result.returncode != 0, f"{profile} was accepted"
     assert says in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("profile", "says"),
+    [
+        ({"namespaceSelector": {"matchLabels": {}}}, "an empty namespaceSelector would apply"),
+        ({"limits": {}}, "an empty namespaceSelector would apply"),
+        ({**SHARED, "validationActions": ["Deny", "Warn"]}, "Deny and Warn exclude each other"),
+    ],
+)
+def test_template_refuses_what_the_schema_does_when_it_is_skipped(
+    helm: Helm, profile: dict[str, Any], says: str
+) -> None:
+    result = helm.template(values(shared=profile), check=False, extra=("--skip-schema-validation",))
+    assert result.returncode != 0, f"{profile} was accepted"
+    assert "policy.profiles.shared" in result.stderr and says in result.stderr, result.stderr
+
+
+def test_all_namespaces_binds_all_but_the_system_ones_and_the_release_namespace(
+    helm: Helm,
+) -> None:
+    objects = helm.render(values(every={"allNamespaces": True}), release="p", namespace="ops")
+    binding = one(objects, "ValidatingAdmissionPolicyBinding", "p-kron-every")
+    assert binding["spec"]["matchResources"]["namespaceSelector"] == {
+        "matchExpressions": [
+            {
+                "key": "kubernetes.io/metadata.name",
+                "operator": "NotIn",
+                "values": ["kube-system", "kube-public", "kube-node-lease", "ops"],
+            }
+        ]
+    }
 
 
 def test_profile_names_must_fit_object_names(helm: Helm) -> None:

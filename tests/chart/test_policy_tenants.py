@@ -167,6 +167,8 @@ def test_tenants_attempts_are_refused_and_the_limits_hold(
         ({"maxBackfillSeconds": -1}, "spec.maxBackfillSeconds"),
         ({"minOnTheHourJitterSeconds": 0}, "spec.minOnTheHourJitterSeconds"),
         ({"maxStartingDeadline": 60}, 'unknown field "spec.maxStartingDeadline"'),
+        ({"maxRetries": 101}, "spec.maxRetries"),
+        ({"minRetryBackoffSeconds": 0}, "spec.minRetryBackoffSeconds"),
     ],
 )
 def test_policy_parameters_are_typed_and_checked(

@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -125,6 +126,8 @@ class Engine:
         self.sync_error = ""
         """Why the last attempt to load the index failed (shown by /readyz)."""
         self.resumed_at = 0.0
+        self._takeover: deque[str] = deque()
+        """Tasks whose first plan time a new leader has not set yet (`_take_over`)."""
         self.heartbeat = time.monotonic()
 
     # -- which tasks are ours --
@@ -187,14 +190,18 @@ class Engine:
         The runs' listing is their watches' own, so the watches go on from it.
         """
         await self.run_watches.list()
+        self.heartbeat = time.monotonic()
         scopes: list[str | None] = list(self.settings.namespaces) or [None]
         for namespace in scopes:
             async for page in self.api.list_pages(calendar_path(namespace)):
                 for item in page.items:
                     self.calendars.observe(None, item)
+                self.heartbeat = time.monotonic()
             async for page in self.api.list_pages(task_path(namespace)):
                 for item in page.items:
                     self.observe_task(None, item)
+                # Alive: at 100,000 tasks the load outlasts the liveness window.
+                self.heartbeat = time.monotonic()
         self.index.orphans.loaded()
 
     def run_count(self) -> int:
@@ -204,24 +211,48 @@ class Engine:
 
     def lead(self) -> None:
         """Start dispatching: every task that may have work now is planned now, the
-        others at their next fire time (`takeover`); ticks due before are a backlog."""
-        now = self.clock()
-        self.resumed_at = now
-        for uid, entry in self.tasks.items():
-            entry.reset_status()
-            if not entry.terminating:
-                self.timers.set(uid, first_plan_at(entry, now))
+        others at their next fire time (`takeover`); ticks due before are a backlog.
+
+        Deciding that reads each task's persisted status: at 100,000 tasks seconds of
+        work, done by the dispatcher a turn's budget at a time (`_take_over`) so the
+        event loop keeps renewing the Lease meanwhile. A standby's index already
+        intends what the server has, so nothing else is redone here.
+        """
+        self.resumed_at = self.clock()
+        self.timers.clear()  # what a standby woke is looked at again, below
+        self._takeover = deque(self.tasks)
         self._leading.set()
         self._nudge.set()
         log.info("leading: dispatching %d tasks", len(self.tasks))
+
+    def _take_over(self, now: float) -> bool:
+        """Set the first plan time of tasks not looked at yet since `lead`, for one
+        turn's budget; True while some remain."""
+        started = time.perf_counter()
+        pending = self._takeover
+        while pending:
+            uid = pending.popleft()
+            entry = self.tasks.get(uid)
+            if entry is not None and not entry.terminating:
+                try:
+                    when = first_plan_at(entry, now)
+                except Exception:  # an unreadable status: plan it, which reports it
+                    when = now
+                # Keep an earlier wake: an event since `lead` may have asked for one.
+                self.timers.set_earlier(uid, when)
+            if time.perf_counter() - started >= TURN_BUDGET:
+                break  # at least one per turn, however slow
+        return bool(pending)
 
     def follow(self) -> None:
         """Stop dispatching and writing; fall back to the persisted view."""
         self._leading.clear()
         self.pool.clear()
         self.timers.clear()
+        self._takeover.clear()
         for entry in self.tasks.values():
-            entry.reset_status()
+            if entry.has_intent:  # what it had not written yet (decoding all is slow)
+                entry.reset_status()
             entry.runs = {n: r for n, r in entry.runs.items() if not r.in_flight}
             entry.failures.clear()
             entry.cleanup = None
@@ -268,7 +299,8 @@ class Engine:
                     await asyncio.wait_for(self._leading.wait(), timeout=HEARTBEAT_SECONDS)
                 continue
             now = self.clock()
-            if self._plan_due(now):
+            more = self._take_over(now) if self._takeover else False
+            if self._plan_due(now) or more:
                 await asyncio.sleep(0)
                 continue
             nxt = self.timers.next_time()

@@ -197,6 +197,11 @@ class TaskEntry:
         self.ready_reason = ready_reason(value) or PENDING
         self.overdue = _overdue(value)
 
+    @property
+    def has_intent(self) -> bool:
+        """kron intends a status the server does not have yet."""
+        return self._intended is not None
+
     def intended_api(self) -> dict[str, Any]:
         """The intended status as the API server takes it (a fresh dict)."""
         result: dict[str, Any] = json.loads(self._intended or self._persisted)

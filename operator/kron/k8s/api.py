@@ -10,7 +10,6 @@ whether trying again can help.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -18,54 +17,34 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
-from aiohttp.helpers import get_env_proxy_for_url
 from kubernetes.aio import client as kclient
 from kubernetes.aio import config as kconfig
-from yarl import URL
 
 from kron.api import RunKind
 from kron.api.constants import CALENDAR_PLURAL, GROUP, PLURAL, VERSION
+from kron.k8s.environment import pin_environment
+from kron.k8s.errors import FENCED, RETRYABLE_CODES, ApiError
+from kron.k8s.stream import events
+
+__all__ = [
+    "FENCED",
+    "MERGE_PATCH",
+    "RETRYABLE_CODES",
+    "ApiError",
+    "Fence",
+    "KubeApi",
+    "Listing",
+    "Object",
+    "pin_environment",
+]
 
 Object = dict[str, Any]
 RequestObserver = Callable[[str, str, int, float], None]
 """(verb, resource, HTTP code or 0 for no answer, seconds) for metrics."""
 
-RETRYABLE_CODES: Final = frozenset({0, 408, 425, 429, 500, 502, 503, 504})
-FENCED: Final = "Fenced"
 Fence = Callable[[], bool]
 """True while this replica may write; checked right before every write is sent."""
 MERGE_PATCH: Final = "application/merge-patch+json"
-
-
-class ApiError(Exception):
-    """A failed API call: the HTTP code (0 if none came back) and the server's reason."""
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(f"{status} {reason}: {message}" if status else message)
-        self.status = status
-        self.reason = reason
-        self.message = message
-
-    @property
-    def retryable(self) -> bool:
-        return self.status in RETRYABLE_CODES and not self.fenced
-
-    @property
-    def fenced(self) -> bool:
-        """Refused before sending: this replica may not write (see `KubeApi.fence`)."""
-        return self.status == 0 and self.reason == FENCED
-
-    @property
-    def already_exists(self) -> bool:
-        return self.status == 409 and self.reason == "AlreadyExists"
-
-    @property
-    def conflict(self) -> bool:
-        return self.status == 409 and self.reason != "AlreadyExists"
-
-    @property
-    def not_found(self) -> bool:
-        return self.status == 404
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,9 +210,9 @@ class KubeApi:
             raw = await response.read()
         except kclient.ApiException as err:  # raised by the REST layer on some failures
             code = int(err.status or 0)
-            raise ApiError(code, str(err.reason or ""), str(err.body or err)) from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            raise ApiError(0, type(err).__name__, str(err) or type(err).__name__) from None
+            raise refused(err) from None
+        except TRANSPORT_ERRORS as err:
+            raise unanswered(err) from None
         finally:
             if self._observer is not None:
                 self._observer(method, resource, code, time.perf_counter() - started)
@@ -378,11 +357,9 @@ class KubeApi:
                 "GET", url, header_params=hdrs, _request_timeout=timeout_seconds + 30
             )
         except kclient.ApiException as err:
-            raise ApiError(
-                int(err.status or 0), str(err.reason or ""), str(err.body or err)
-            ) from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            raise ApiError(0, type(err).__name__, str(err) or type(err).__name__) from None
+            raise refused(err) from None
+        except TRANSPORT_ERRORS as err:
+            raise unanswered(err) from None
         raw: aiohttp.ClientResponse = response.response
         started = time.perf_counter()
         try:
@@ -395,10 +372,10 @@ class KubeApi:
                 raise ApiError(
                     raw.status, str(payload.get("reason", "")), str(payload.get("message", ""))
                 )
-            async for event in _events(raw.content.iter_any()):
+            async for event in events(raw.content.iter_any()):
                 yield event
-        except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            raise ApiError(0, type(err).__name__, str(err) or type(err).__name__) from None
+        except TRANSPORT_ERRORS as err:
+            raise unanswered(err) from None
         finally:
             raw.release()
             if self._observer is not None:
@@ -429,62 +406,16 @@ class KubeApi:
         return await self.request("PUT", lease_path(namespace, name), body=body)
 
 
-MAX_EVENT_BYTES: Final = 8 * 1024 * 1024
-"""Longest watch event line read (etcd keeps objects up to 1.5 MiB)."""
+TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
+"""No answer came back (connection refused or reset, a timeout)."""
 
 
-async def _events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Object]:
-    """The JSON objects of a watch stream, one per line. Lines are split here rather
-    than with the stream's readline, which refuses lines over 128 KiB."""
-    buffer = bytearray()
-    async for chunk in chunks:
-        buffer += chunk
-        while True:
-            end = buffer.find(b"\n")
-            if end < 0:
-                break
-            line = bytes(buffer[:end])
-            del buffer[: end + 1]
-            event = _decode(line)
-            if event is not None:
-                yield event
-        if len(buffer) > MAX_EVENT_BYTES:
-            raise ApiError(0, "EventTooLarge", f"a watch event over {MAX_EVENT_BYTES} bytes")
-    event = _decode(bytes(buffer))
-    if event is not None:
-        yield event
+def refused(err: kclient.ApiException) -> ApiError:
+    return ApiError(int(err.status or 0), str(err.reason or ""), str(err.body or err))
 
 
-def _decode(line: bytes) -> Object | None:
-    line = line.strip()
-    if not line:
-        return None
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) else None
-
-
-def pin_environment(configuration: kclient.Configuration) -> None:
-    """Read proxy settings from the environment once, here, instead of per request.
-
-    kubernetes.aio opens its aiohttp session with `trust_env=True`, so every request
-    looked up HTTP(S)_PROXY/NO_PROXY and parsed ~/.netrc in a worker thread before
-    it was sent: about a tenth of the operator's CPU on the fire path, plus a thread
-    hop per create. The environment is resolved once at connect (a proxy a
-    kubeconfig names wins, as before); netrc credentials are never used for the API
-    server, whose auth is the kubeconfig's or the service account's.
-    """
-    if not configuration.proxy:
-        with contextlib.suppress(LookupError):
-            proxy, auth = get_env_proxy_for_url(URL(str(configuration.host)))
-            configuration.proxy = str(proxy)
-            if auth is not None:
-                configuration.proxy_headers = {"Proxy-Authorization": auth.encode()}
-    extra = dict(configuration.client_session_kwargs or {})
-    extra["trust_env"] = False
-    configuration.client_session_kwargs = extra
+def unanswered(err: BaseException) -> ApiError:
+    return ApiError(0, type(err).__name__, str(err) or type(err).__name__)
 
 
 def _resource_of(path: str) -> str:

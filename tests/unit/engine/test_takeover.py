@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kron.api import RunKind
+from kron.engine import engine as engine_module
 from kron.engine.takeover import TAKEOVER_CAP, first_plan_at
 from kron.k8s.runs import TaskRef
 from kron.planner.requests import token_digest
@@ -117,3 +118,30 @@ def test_a_task_whose_calendar_changed_while_standing_by_is_planned_now() -> Non
         },
     )
     assert first_plan_at(e.tasks[A.uid], T0) == T0
+
+
+def test_a_new_leader_sets_first_plan_times_a_turns_budget_at_a_time(monkeypatch: Any) -> None:
+    """At 100,000 tasks deciding every first plan time takes seconds: it is spread over
+    turns (the event loop renews the Lease between them), and a wake an event asked for
+    meanwhile is kept."""
+    monkeypatch.setattr(engine_module, "TURN_BUDGET", 0.0)  # one task per turn
+    e = engine(Clock(T0))
+    refs = [TaskRef("team-a", f"t{i}", f"uid-{i}") for i in range(3)]
+    for ref in refs:
+        e.observe_task(
+            None,
+            task_object(
+                ref.name, ref.namespace, ref.uid, {"schedule": "0 * * * *"}, status=current()
+            ),
+        )
+    e.follow()
+    e.lead()
+    assert all(e.timers.get(ref.uid) is None for ref in refs)  # nothing decided yet
+    e.timers.set_earlier(refs[2].uid, T0 + 1)  # an event since `lead`
+    assert e._take_over(T0) is True
+    assert e.timers.get(refs[0].uid) == NEXT
+    assert e.timers.get(refs[1].uid) is None
+    assert e._take_over(T0) is True
+    assert e._take_over(T0) is False
+    assert e.timers.get(refs[1].uid) == NEXT
+    assert e.timers.get(refs[2].uid) == T0 + 1

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from kron.k8s import watch as watch_module
-from kron.k8s.api import ApiError, KubeApi, Listing, _events
+from kron.k8s.api import ApiError, KubeApi, Listing
 from kron.k8s.shards import SHARD_BUCKETS, bucket_of, run_selector, shard_of
+from kron.k8s.stream import events as _events
 from kron.k8s.watch import CollectionWatch
 
 

@@ -1,9 +1,11 @@
 """Admission policy for tenants' ScheduledTasks: the ScheduledTaskPolicy parameter
-resource, its CRD, and the ValidatingAdmissionPolicy (CEL) that enforces it.
+resource (``model``), its CRD (``crd``), and the ValidatingAdmissionPolicy (CEL) that
+enforces it (``admission``, built from ``schedules``, ``backfill`` and ``limits``, with
+the CEL text helpers of ``text``).
 
 ``cadence`` says in Python what the CEL concludes about a schedule expression; the
 chart ships the CRD (``crds/``) and the policy (``files/``), both written by
-``make manifests``.
+``make manifests`` (``generated``).
 """
 
 from kron.api.policy.admission import policy_spec

@@ -1,6 +1,6 @@
 """How often one schedule expression fires, as the admission policy judges it.
 
-The API server evaluates the policy's CEL (``kron.api.policy.admission``); this module
+The API server evaluates the policy's CEL (``kron.api.policy.schedules``); this module
 is the same judgement in Python, written from the same patterns and rules. tests/unit
 holds it to the fire times ``kron.schedule`` computes, and tests/chart holds the CEL to
 it on a real API server: it is the specification of the policy's verdicts.

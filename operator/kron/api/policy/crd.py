@@ -38,6 +38,13 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
         "jsonPath": ".spec.maxExcludeSchedules",
         "priority": 1,
     },
+    {"name": "Max Retries", "type": "integer", "jsonPath": ".spec.maxRetries", "priority": 1},
+    {
+        "name": "Min Retry Backoff",
+        "type": "integer",
+        "jsonPath": ".spec.minRetryBackoffSeconds",
+        "priority": 1,
+    },
 ]
 
 

@@ -19,9 +19,11 @@ from pydantic import ConfigDict, Field
 from kron.api.base import ApiModel, SchemaExtra, SpecModel
 from kron.api.constants import (
     GROUP,
+    MAX_BACKOFF_SECONDS,
     MAX_DEADLINE_SECONDS,
     MAX_EXCLUDE_SCHEDULES,
     MAX_JITTER_SECONDS,
+    MAX_RETRIES,
     MAX_SCHEDULES,
 )
 from kron.api.enums import RunKind
@@ -34,7 +36,7 @@ POLICY_CRD_NAME: Final = f"{POLICY_PLURAL}.{GROUP}"
 
 MAX_MIN_INTERVAL_SECONDS: Final = 86_400
 """The coarsest interval the policy can judge: it reads the second, minute and hour
-fields of cron expressions, not the day fields (see ``kron.api.policy.interval``)."""
+fields of cron expressions, not the day fields (see ``kron.api.policy.cadence``)."""
 
 
 class ScheduledTaskPolicySpec(SpecModel):
@@ -95,10 +97,27 @@ class ScheduledTaskPolicySpec(SpecModel):
         description="Largest spec.startingDeadlineSeconds. When set, tasks must set a "
         "deadline: an unset one means no deadline at all.",
     )
+    max_retries: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_RETRIES,
+        description="Largest spec.retryPolicy.maxRetries (its default counts when "
+        "retryPolicy is set without it). 0: no schedule-level retries. Tasks without "
+        "retryPolicy never retry and always pass.",
+    )
+    min_retry_backoff_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_BACKOFF_SECONDS,
+        description="Least spec.retryPolicy.backoff.initialSeconds (its default counts when "
+        "unset) of a task that retries: the first delay is the shortest, later ones only "
+        "grow. Tasks that do not retry (no retryPolicy, or maxRetries 0) always pass.",
+    )
 
 
 class PolicyMetadata(ApiModel):
-    """The metadata kron's tools read from a policy: its name."""
+    """The metadata the admission policy reads: the name its messages quote
+    (``params.metadata.name``)."""
 
     model_config = ConfigDict(extra="ignore")
 
