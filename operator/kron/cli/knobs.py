@@ -206,8 +206,10 @@ def run_parser(prog: str = "kron run") -> argparse.ArgumentParser:
     return parser
 
 
-NOT_SETTINGS = frozenset({"KRON_DEBUG"})
-"""KRON_* variables that are read elsewhere, not settings of `kron run`."""
+NOT_SETTINGS = frozenset({"KRON_DEBUG", "KRON_CI", "KRON_CI_OWNER"})
+"""KRON_* variables that are read elsewhere, not settings of `kron run`: the CLI's
+traceback switch, and what .ci/run sets for the tests (tests/support/ci.py) and for
+itself."""
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
