@@ -3,7 +3,8 @@
 #
 # Two stages: the first installs kron's locked runtime dependencies (hash-checked) and
 # kron's wheel into a virtualenv; the second copies that virtualenv onto a clean Python.
-# No compiler, pip, pip cache, sources or test tools reach the final image.
+# No compiler, pip, pip cache, sources or test tools reach the final image, and no
+# setuid/setgid file is left in it.
 #
 # `--build-arg KRON_UI=1` adds the `kron ui` extra (Jinja2, from its own hashed lock,
 # operator/ui-requirements.lock) for an image that also serves the web page behind an
@@ -52,9 +53,25 @@ LABEL org.opencontainers.image.title="kron" \
       org.opencontainers.image.description="Kubernetes operator for scheduled workloads" \
       org.opencontainers.image.licenses="Apache-2.0"
 # A fixed numeric uid/gid (Kubernetes' runAsNonRoot can only verify a numeric USER).
+# Then what kron never runs goes from the base: the setuid/setgid bits of su, passwd,
+# chsh, newgrp, unix_chkpwd and the like (no program in the image can gain privileges,
+# whatever allowPrivilegeEscalation says), and the system Python's pip, setuptools and
+# wheel with ensurepip and its bundled wheels (nothing can install packages at run
+# time). The release base has them in /usr/local, the Debian-made one in /usr.
 RUN groupadd --system --gid 65532 kron \
     && useradd --system --uid 65532 --gid 65532 --home-dir /nonexistent --no-create-home \
-       --shell /usr/sbin/nologin kron
+       --shell /usr/sbin/nologin kron \
+    && find / -xdev -type f -perm /6000 -exec chmod ug-s {} + \
+    && rm -rf /usr/local/bin/pip /usr/local/bin/pip3* /usr/local/bin/wheel \
+       /usr/local/lib/python3*/site-packages/pip /usr/local/lib/python3*/site-packages/pip-* \
+       /usr/local/lib/python3*/site-packages/setuptools \
+       /usr/local/lib/python3*/site-packages/setuptools-* \
+       /usr/local/lib/python3*/site-packages/pkg_resources \
+       /usr/local/lib/python3*/site-packages/_distutils_hack \
+       /usr/local/lib/python3*/site-packages/distutils-precedence.pth \
+       /usr/local/lib/python3*/site-packages/wheel /usr/local/lib/python3*/site-packages/wheel-* \
+       /usr/local/lib/python3*/ensurepip /usr/lib/python3*/ensurepip \
+       /usr/share/python-wheels
 COPY --from=build /opt/kron /opt/kron
 # PYTHONDONTWRITEBYTECODE: the root file system is read-only in the chart (the venv's
 # bytecode was compiled at install time). PYTHONTZPATH empty: time zones come from the

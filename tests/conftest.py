@@ -12,7 +12,8 @@ The first that applies wins:
 The fixtures are lazy: a run that collects only unit tests never starts a cluster. When
 no cluster can be had, tests that need one fail with the reason; they never skip.
 Tests that use the ``cluster`` fixture are marked ``cluster`` automatically, so
-``-m 'not cluster'`` deselects them.
+``-m 'not cluster'`` deselects them. Under ``KRON_CI=1`` (.ci/run) a skipped test fails
+(the pytest hooks imported from support.ci).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from localcluster import LocalCluster
 from localcluster.binaries import BinariesError, kubectl_for_external_cluster
 from localcluster.cluster import ClusterError
 from localcluster.pki import PkiError
+from support.ci import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401
 from support.cluster import ClusterHandle, KubectlError
 from support.wait import wait_until
 

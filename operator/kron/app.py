@@ -23,11 +23,11 @@ import kopf
 
 from kron import handlers, logs
 from kron.engine import Engine
-from kron.http import start_http
+from kron.http import HttpServer, start_http
 from kron.k8s.api import KubeApi
 from kron.k8s.leader import LeaseElector
 from kron.metrics import Metrics
-from kron.settings import Settings
+from kron.settings import Settings, SettingsError
 
 log = logging.getLogger("kron")
 
@@ -206,12 +206,16 @@ async def serve(settings: Settings) -> None:
     allow_deep_objects()
     handlers.quiet_kopf()
     metrics = Metrics(per_task=settings.metrics_per_task)
-    api = await KubeApi.connect(
-        settings.kubeconfig,
-        context=settings.context,
-        pool_size=settings.workers + 8,
-        observer=metrics.observe_request,
-    )
+    try:
+        api = await KubeApi.connect(
+            settings.kubeconfig,
+            context=settings.context,
+            pool_size=settings.workers + 8,
+            observer=metrics.observe_request,
+        )
+    except Exception as err:  # the client raises several unrelated types loading a config
+        where = f"kubeconfig {settings.kubeconfig}" if settings.kubeconfig else "the kubeconfig"
+        raise SettingsError(f"cannot use {where}: {err}") from err
     # The runs' watches hold their connections open: their own pool, sized for them.
     watches = 2 * max(1, len(settings.namespaces))
     watch_api = await KubeApi.connect(
@@ -223,18 +227,18 @@ async def serve(settings: Settings) -> None:
     replica = Operator(settings, api, metrics, watch_api)
     handle_signals(replica.stop)
     http = None
-    if settings.metrics_port:
-        http = await start_http(settings.metrics_port, metrics, replica.liveness, replica.readiness)
-    log.info(
-        "kron starting as %s against %s (namespaces: %s, qps %s, burst %s, workers %s)",
-        settings.identity,
-        api.host,
-        ",".join(settings.namespaces) or "all",
-        settings.qps,
-        settings.burst,
-        settings.workers,
-    )
     try:
+        if settings.metrics_port:
+            http = await serve_http(settings.metrics_port, metrics, replica)
+        log.info(
+            "kron starting as %s against %s (namespaces: %s, qps %s, burst %s, workers %s)",
+            settings.identity,
+            api.host,
+            ",".join(settings.namespaces) or "all",
+            settings.qps,
+            settings.burst,
+            settings.workers,
+        )
         if await replica.unless_stopped(replica.engine.sync()):
             await replica.start_watches()
             await replica.start_workers()
@@ -249,6 +253,16 @@ async def serve(settings: Settings) -> None:
                 await asyncio.wait_for(close, PART_EXIT_TIMEOUT)
             except TimeoutError:
                 log.warning("a connection did not close within %ss", PART_EXIT_TIMEOUT)
+
+
+async def serve_http(port: int, metrics: Metrics, replica: Operator) -> HttpServer:
+    """The probes' and metrics' port; a port that cannot be had is a bad setting."""
+    try:
+        return await start_http(port, metrics, replica.liveness, replica.readiness)
+    except OSError as err:
+        raise SettingsError(
+            f"--metrics-port (KRON_METRICS_PORT) {port}: {err.strerror or err}"
+        ) from err
 
 
 def handle_signals(stop: asyncio.Event) -> None:

@@ -37,6 +37,12 @@ def parse_weights(pairs: tuple[str, ...]) -> dict[str, float]:
     return weights
 
 
+class SettingsError(Exception):
+    """A setting kron cannot start with that shows only when it is used: a kubeconfig
+    the client cannot load, a metrics port another process holds. `kron run` prints it
+    as one line and exits 1, as for a value it refuses before starting."""
+
+
 def default_identity() -> str:
     """Pod name in a cluster (HOSTNAME), host name elsewhere, plus the PID."""
     return f"{os.environ.get('HOSTNAME') or socket.gethostname()}-{os.getpid()}"

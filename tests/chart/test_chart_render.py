@@ -14,7 +14,8 @@ import yaml
 from aiohttp import ClientSession
 
 from chart.helm import CHART, REPO, Helm, container, dump, of_kind, one, parse, resolved_env
-from kron.cli.run import knobs, run_parser, settings_from
+from kron.cli.knobs import knobs, run_parser
+from kron.cli.run import settings_from
 from kron.http import start_http
 from kron.metrics import Metrics
 from support.cluster import ClusterHandle

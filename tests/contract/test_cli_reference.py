@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from kron.cli.knobs import knobs
 from kron.cli.main import build_parser
 from kron.cli.reference import PAGE_PATH, main, render_page
-from kron.cli.run import knobs
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tomllib
@@ -270,6 +271,44 @@ def test_image_holds_the_locked_runtime_and_nothing_else(image: str) -> None:
 
 
 @pytest.mark.slow
+def test_image_has_no_setuid_or_setgid_file_and_no_package_installer(image: str) -> None:
+    base = image_config(image)["Config"]["Labels"]["org.opencontainers.image.base.name"]
+    with mounted(image) as root, mounted(base) as base_root:
+        setuid, installers = privileges_and_installers(root)
+        assert not setuid, f"setuid/setgid files in the image: {setuid}"
+        assert not installers, f"pip/setuptools/ensurepip in the image: {installers}"
+        # The control: the base the image is made from has both (su, passwd, ...; the
+        # wheels ensurepip installs pip from), so the scan above finds what is there.
+        base_setuid, base_installers = privileges_and_installers(base_root)
+        assert any(Path(path).name == "su" for path in base_setuid), base_setuid
+        assert any(re.search(r"\bpip\b", path) for path in base_installers), base_installers
+
+
+INSTALLER = re.compile(
+    r"(pip|pip3(\.\d+)?|setuptools|pkg_resources|_distutils_hack|ensurepip|wheel)"
+    r"|(pip|setuptools|wheel)-[^/]*\.(dist-info|egg-info|whl)|distutils-precedence\.pth"
+)
+"""The names pip, setuptools, wheel and ensurepip leave: modules, metadata, bundled wheels
+(ensurepip's, Debian's /usr/share/python-wheels) and their commands."""
+
+
+def privileges_and_installers(root: Path) -> tuple[list[str], list[str]]:
+    """(regular files with a setuid or setgid bit, paths that are pip, setuptools, wheel or
+    ensurepip) under `root`, relative to it; symbolic links are not followed."""
+    setuid, installers = [], []
+    for directory, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            path = Path(directory, name)
+            relative = str(path.relative_to(root))
+            if INSTALLER.fullmatch(name):
+                installers.append(relative)
+            mode = path.lstat().st_mode  # a setgid directory (/var/mail) grants nothing
+            if stat.S_ISREG(mode) and mode & (stat.S_ISUID | stat.S_ISGID):
+                setuid.append(relative)
+    return sorted(setuid), sorted(installers)
+
+
+@pytest.mark.slow
 def test_cli_works_as_non_root_on_a_read_only_root_without_capabilities(image: str) -> None:
     status = run_hardened(
         image, "-c", "print(open('/proc/self/status').read())", entrypoint="python"
@@ -282,6 +321,17 @@ def test_cli_works_as_non_root_on_a_read_only_root_without_capabilities(image: s
     assert fields["NoNewPrivs"].strip() == "1"
     write = "import errno\ntry: open('/opt/kron/x', 'w')\nexcept OSError as e: print(e.errno)"
     assert run_hardened(image, "-c", write, entrypoint="python").strip() == str(errno.EROFS)
+
+    # Neither the venv's interpreter nor the base's can find an installer to import.
+    find = (
+        "import importlib.util as u, subprocess, sys\n"
+        "names = ('pip', 'setuptools', 'ensurepip')\n"
+        "print([n for n in names if u.find_spec(n)])\n"
+        "base = subprocess.run([sys._base_executable, '-I', '-c', 'import importlib.util as u; "
+        "print([n for n in %r if u.find_spec(n)])' % (names,)], capture_output=True, text=True)\n"
+        "print(base.stdout.strip() or base.stderr)"
+    )
+    assert run_hardened(image, "-c", find, entrypoint="python").split("\n")[:2] == ["[]", "[]"]
 
     assert "run" in run_hardened(image, "--help", entrypoint="kron")
     assert "KRON_QPS" in run_hardened(image, "run", "--help", entrypoint="kron")

@@ -21,11 +21,15 @@ GUARD = 30.0
 
 
 async def fetch(
-    server: HttpServer, path: str, headers: Mapping[str, str] | None = None
+    server: HttpServer,
+    path: str,
+    headers: Mapping[str, str] | None = None,
+    host: str = "127.0.0.1",
 ) -> tuple[int, dict[str, str], str]:
+    """One GET on a fresh session, to `host` (an IPv6 address in brackets: "[::1]")."""
     async with (
         aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{server.port}{path}", headers=headers) as response,
+        session.get(f"http://{host}:{server.port}{path}", headers=headers) as response,
     ):
         return response.status, dict(response.headers), await response.text()
 

@@ -9,6 +9,7 @@ status, refusals by reason) and the order of events is observed from the loop.
 from __future__ import annotations
 
 import asyncio
+import errno
 import gzip
 import socket
 import sys
@@ -171,6 +172,71 @@ async def test_an_explicit_port_is_the_one_bound(
         assert (await fetch(started, "/healthz"))[0] == 200
     finally:
         await started.stop()
+
+
+# -- every address of the Pod, IPv4 and IPv6 (the operator's case: host None) ----------
+
+
+def ipv6_loopback() -> bool:
+    """Whether this host can serve IPv6 on ::1 at all (the kernel has IPv6, lo has ::1)."""
+    if not socket.has_dualstack_ipv6():
+        return False
+    try:
+        with socket.create_server(("::1", 0), family=socket.AF_INET6):
+            return True
+    except OSError:
+        return False
+
+
+async def test_every_address_answers_over_ipv4_and_ipv6_on_one_port(
+    metrics: Metrics, live: Probe, ready: Probe
+) -> None:
+    if not ipv6_loopback():
+        pytest.skip("this host has no IPv6 (no dual-stack socket or no ::1)")
+    server = await start_http(0, metrics, live, ready)
+    try:
+        assert server.port > 0
+        for host in ("127.0.0.1", "[::1]"):
+            for path in ("/healthz", "/readyz", "/metrics"):
+                status, _, _ = await fetch(server, path, host=host)
+                assert status == 200, (host, path)
+    finally:
+        await server.stop()
+    # Both families were the one socket, and stop() closed it.
+    for host in ("127.0.0.1", "[::1]"):
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await fetch(server, "/healthz", host=host)
+
+
+async def test_a_kernel_without_ipv6_gets_every_ipv4_address(
+    metrics: Metrics, live: Probe, ready: Probe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kernel booted with ipv6.disable=1 cannot make an AF_INET6 socket, so
+    socket.has_dualstack_ipv6() is False there; here that answer is the one changed."""
+    monkeypatch.setattr(socket, "has_dualstack_ipv6", lambda: False)
+    server = await start_http(0, metrics, live, ready)
+    try:
+        assert (await fetch(server, "/healthz"))[0] == 200
+        if ipv6_loopback():
+            with pytest.raises(aiohttp.ClientConnectionError):
+                await fetch(server, "/healthz", host="[::1]")
+    finally:
+        await server.stop()
+
+
+async def test_a_busy_port_is_an_error_and_not_a_quiet_ipv4_only_listen(
+    metrics: Metrics, live: Probe, ready: Probe
+) -> None:
+    """Another listener on the port's IPv6 side only: 0.0.0.0 would still bind, and serve
+    half the cluster; the operator must refuse to start instead."""
+    if not ipv6_loopback():
+        pytest.skip("this host has no IPv6 (no dual-stack socket or no ::1)")
+    with socket.create_server(("::", 0), family=socket.AF_INET6) as taken:  # IPv6 only
+        assert taken.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 1
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError) as raised:
+            await start_http(port, metrics, live, ready)
+    assert raised.value.errno == errno.EADDRINUSE
 
 
 # -- /metrics off the event loop, shared, cached, bounded ---------------------------------

@@ -26,12 +26,13 @@ from kron.api.constants import (
     MAX_CALENDAR_ENTRIES,
     MAX_CALENDAR_NAME_LENGTH,
 )
+from kron.dns1123 import SUBDOMAIN_PATTERN
 
 _MONTH_DAY = "(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 DATE_PATTERN = f"^([0-9]{{4}}-{_MONTH_DAY}|--{_MONTH_DAY})$"
 """A full date (YYYY-MM-DD) or a yearly one (--MM-DD)."""
 FULL_DATE_PATTERN = f"^[0-9]{{4}}-{_MONTH_DAY}$"
-NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+NAME_PATTERN = f"^{SUBDOMAIN_PATTERN}$"
 """A Kubernetes object name (DNS-1123 subdomain), as Calendars are named."""
 
 DAY_EXISTS = "the day does not exist in that month (30 or 31 February, 31 April, ...)"

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import logging
 import os
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,12 +17,11 @@ from typing import Any, Protocol
 from kron.api.constants import CALENDAR_PLURAL, CRD_NAME, GROUP, PLURAL, VERSION
 from kron.cli.errors import CliError, UsageError, one_line
 from kron.cli.kubeconfig import resolve_target
+from kron.dns1123 import is_label, is_subdomain
 from kron.k8s.api import ApiError, KubeApi
 
 Object = dict[str, Any]
 
-TASK_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 INSTALL_HINT = "kron crd | kubectl apply --server-side -f -"
 
 
@@ -46,9 +44,9 @@ Verb = Callable[[TaskApi, str], Awaitable[int]]
 def check_names(args: argparse.Namespace, task: str, namespace: str | None) -> None:
     """Refuse names the API server could never hold (they would also bend the URL)."""
     prog = str(args.prog_name)
-    if len(task) > 253 or not TASK_NAME.fullmatch(task):
+    if not is_subdomain(task):
         raise UsageError(f"{task!r} is not a valid task name", prog)
-    if namespace is not None and (len(namespace) > 63 or not NAMESPACE_NAME.fullmatch(namespace)):
+    if namespace is not None and not is_label(namespace):
         raise UsageError(f"{namespace!r} is not a valid namespace name", prog)
 
 

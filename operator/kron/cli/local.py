@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import dataclass
 
@@ -19,13 +18,13 @@ from kron.cli.errors import CliError, UsageError
 from kron.cli.manifest import load_manifest
 from kron.cli.timefmt import floor_seconds, format_instant
 from kron.cli.upcoming import MAX_COUNT, Listing, expression_times, task_times
+from kron.dns1123 import is_subdomain
 from kron.schedule import ScheduleError, TimeZoneError
 
 DEFAULT_COUNT = 5
 
 # A Kubernetes object name (DNS-1123 subdomain). No expression is one: cron has
 # spaces, macros start with '@'.
-TASK_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 def note(prog: str, message: str) -> None:
@@ -64,7 +63,7 @@ def next_request(args: argparse.Namespace) -> NextRequest:
         raise UsageError("needs an expression, a TASK name or -f FILE", prog)
     if args.filename is not None:
         mode, subject = "manifest", str(args.filename)
-    elif len(words) == 1 and TASK_NAME.fullmatch(words[0]):
+    elif len(words) == 1 and is_subdomain(words[0]):
         mode, subject = "task", words[0]
     else:
         mode, subject = "expression", " ".join(words)

@@ -5,7 +5,7 @@
     python -m kron.cli.reference --check    exit 1 if the page is stale
 
 The page is built from the same argparse parsers that `kron ... --help` prints (and
-`kron run`'s from the Settings docstrings, through `kron.cli.run.run_parser`), walking
+`kron run`'s from the Settings docstrings, through `kron.cli.knobs.run_parser`), walking
 their actions rather than copying `--help` output, whose layout differs between Python
 versions and terminal widths: the page is the same wherever it is generated.
 ``make manifests`` writes it and ``make verify`` checks it.
@@ -18,8 +18,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from kron.cli.knobs import run_parser
 from kron.cli.main import build_parser
-from kron.cli.run import run_parser
 
 PAGE_PATH = Path("docs/reference/cli.md")
 

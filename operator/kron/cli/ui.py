@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from kron.cli.errors import CliError, UsageError
 from kron.cli.parsing import Parser
+from kron.dns1123 import is_label
 
 INSTALL_HINT = "pip install 'kron[ui]'"
 
@@ -155,10 +156,9 @@ def ui_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be between 0 and 65535, got {args.port}", prog)
     if args.linger < 0:
         raise UsageError("--linger must not be negative", prog)
-    from kron.cli.cluster import NAMESPACE_NAME  # noqa: PLC0415
     from kron.cli.kubeconfig import in_cluster, resolve_target  # noqa: PLC0415
 
-    if args.namespace is not None and not NAMESPACE_NAME.fullmatch(args.namespace):
+    if args.namespace is not None and not is_label(args.namespace):
         raise UsageError(f"{args.namespace!r} is not a valid namespace name", prog)
     if (
         mode is AuthMode.BEARER

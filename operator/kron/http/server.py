@@ -17,7 +17,9 @@ flood of bad requests leaves (kron.http.guard).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -215,16 +217,38 @@ class _Endpoints:
             self._scrapes -= 1
 
 
+def listen_everywhere(port: int) -> socket.socket:
+    """A listening socket on every address of the host, IPv4 and IPv6 alike.
+
+    One dual-stack socket on ``::`` (IPv4 clients arrive as IPv4-mapped addresses) where
+    the kernel has IPv6, so probes reach it on IPv4-only, dual-stack and IPv6-only
+    clusters, on one port even when `port` is 0; an IPv4 socket on 0.0.0.0 where the
+    kernel has no IPv6 at all.
+    """
+    if socket.has_dualstack_ipv6():
+        try:
+            return socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
+        except OSError as err:  # IPv6 compiled in but unusable here; a busy port is an error
+            if err.errno not in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+                raise
+    return socket.create_server(("0.0.0.0", port))
+
+
 async def start_http(
     port: int,
     metrics: Metrics,
     liveness: Probe,
     readiness: Probe,
-    host: str = "0.0.0.0",  # probes and scrapes come from outside the Pod
+    host: str | None = None,
     *,
     limits: HttpLimits | None = None,
 ) -> HttpServer:
-    """Serve /metrics, /healthz (liveness) and /readyz (readiness) until `stop()`."""
+    """Serve /metrics, /healthz (liveness) and /readyz (readiness) until `stop()`.
+
+    `host` None (the operator's case: probes and scrapes come from outside the Pod, to
+    whichever address family the cluster gives Pods): every address, IPv4 and IPv6
+    (see `listen_everywhere`); else that address only (the tests bind 127.0.0.1).
+    """
     limits = limits or HttpLimits()
     endpoints = _Endpoints(metrics, liveness, readiness, limits)
     endpoints.server = GuardedServer(
@@ -245,13 +269,22 @@ async def start_http(
         endpoints.server, handle_signals=False, shutdown_timeout=limits.shutdown_seconds
     )
     await runner.setup()
+    sock: socket.socket | None = None
     try:
-        site = web.TCPSite(runner, host, port)
+        site: web.BaseSite
+        if host is None:
+            sock = listen_everywhere(port)
+            site = web.SockSite(runner, sock)
+            where = "[::]" if sock.family == socket.AF_INET6 else "0.0.0.0"
+        else:
+            site, where = web.TCPSite(runner, host, port), host
         await site.start()
     except BaseException:
+        if sock is not None:
+            sock.close()
         await runner.cleanup()
         endpoints.page.close()
         raise
     bound = runner.addresses[0][1] if runner.addresses else port
-    log.info("serving /metrics, /healthz and /readyz on %s:%d", host, bound)
+    log.info("serving /metrics, /healthz and /readyz on %s:%d", where, bound)
     return HttpServer(runner, int(bound), endpoints)

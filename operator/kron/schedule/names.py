@@ -13,13 +13,11 @@ import hashlib
 import re
 from typing import Final
 
+from kron.dns1123 import is_subdomain
+
 MAX_RUN_NAME_LENGTH: Final = 63
 TASK_HASH_LENGTH: Final = 8
 MANUAL_TOKEN_HASH_LENGTH: Final = 10
-
-DNS1123_SUBDOMAIN: Final = re.compile(
-    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-)
 
 
 def _sha256_hex(text: str) -> str:
@@ -27,7 +25,7 @@ def _sha256_hex(text: str) -> str:
 
 
 def _check_task(task: str) -> None:
-    if not task or len(task) > 253 or not DNS1123_SUBDOMAIN.fullmatch(task):
+    if not is_subdomain(task):
         raise ValueError(f"task name {task!r} is not a DNS-1123 subdomain")
 
 

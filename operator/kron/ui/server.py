@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 import jinja2
 from aiohttp import web
 
-from kron.cli.cluster import NAMESPACE_NAME, TASK_NAME
+from kron.dns1123 import is_label, is_subdomain
 from kron.ui.access import Directory
 from kron.ui.feeds import EVENTS, TASKS, FeedKey, FeedLimitError, Feeds
 from kron.ui.pages import (
@@ -123,14 +123,14 @@ def _identity(request: web.Request) -> Identity:
 
 def _namespace(request: web.Request) -> str:
     namespace = request.match_info["ns"]
-    if len(namespace) > 63 or not NAMESPACE_NAME.fullmatch(namespace):
+    if not is_label(namespace):
         raise Refused(404, "Not found", f"{namespace!r} is not a namespace name.")
     return namespace
 
 
 def _task_name(request: web.Request) -> str:
     name = request.match_info["name"]
-    if len(name) > 253 or not TASK_NAME.fullmatch(name):
+    if not is_subdomain(name):
         raise Refused(404, "Not found", f"{name!r} is not a task name.")
     return name
 
@@ -199,7 +199,7 @@ async def switch_namespace(request: web.Request) -> web.StreamResponse:
     wanted = request.query.get("ns", "").strip()
     if wanted == "":
         raise web.HTTPFound("/all")
-    if len(wanted) > 63 or not NAMESPACE_NAME.fullmatch(wanted):
+    if not is_label(wanted):
         raise Refused(400, "Not a namespace", f"{wanted!r} is not a namespace name.")
     raise web.HTTPFound(f"/ns/{wanted}")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kron.cli.cluster import TASK_NAME
+from kron.dns1123 import is_subdomain
 from kron.ui.feeds import EVENTS, TASKS, Feed, FeedKey
 from kron.ui.pages import (
     LIST_REGIONS,
@@ -57,7 +57,7 @@ class Subject:
             raise Refused(400, "Bad stream", f"unknown view {view!r}")
         if view != "list" and namespace is None:
             raise Refused(400, "Bad stream", f"a {view} stream needs a namespace")
-        if view == "task" and not TASK_NAME.fullmatch(name):
+        if view == "task" and not is_subdomain(name):
             raise Refused(400, "Bad stream", "not a task name")
         zone, zone_name, _ = chart_zone(request.query)
         return cls(view, namespace, name, Window.parse(request.query), zone, zone_name)

@@ -12,7 +12,8 @@ import pytest
 from cli_support import Cli
 
 from kron.cli.errors import UsageError
-from kron.cli.run import field_docs, knobs, run_parser, settings_from, unknown_variables
+from kron.cli.knobs import field_docs, knobs, run_parser, unknown_variables
+from kron.cli.run import settings_from
 from kron.settings import Settings
 
 NO_FILE = Path("/nonexistent/kron-test/namespace")
@@ -120,6 +121,13 @@ def test_lease_namespace_is_default_outside_a_cluster() -> None:
         (["--lease-name", "Kron!"], {}, "--lease-name: 'Kron!' is not a valid object name"),
         (["--renew-deadline", "20"], {}, "--renew-deadline: must be less than --lease-duration"),
         (["--retry-period", "0"], {}, "--retry-period: must be greater than 0"),
+        ([], {"KRON_WATCH_TIMEOUT": "1_0"}, "KRON_WATCH_TIMEOUT: expected a whole number"),
+        ([], {"KRON_WORKERS": "\u0661\u0662"}, "KRON_WORKERS: expected a whole number"),
+        ([], {"KRON_QPS": "0x10"}, "KRON_QPS: expected a number"),
+        ([], {"KRON_LEASE_DURATION": "1e308"}, "KRON_LEASE_DURATION: must be at most 86400"),
+        (["--watch-timeout", "999999999"], {}, "--watch-timeout: must be at most 86400"),
+        ([], {"KRON_IDENTITY": "a\nb"}, "KRON_IDENTITY: must be one line of at most 253"),
+        ([], {"KRON_IDENTITY": "x" * 254}, "KRON_IDENTITY: must be one line of at most 253"),
         (["--qps"], {}, "expected one argument"),
         (["--bogus"], {}, "unrecognized arguments"),
     ],
@@ -186,7 +194,10 @@ def test_run_hands_the_settings_to_serve(
     fake.serve = serve  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "kron.app", fake)
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text("apiVersion: v1\nkind: Config\n", encoding="utf-8")
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {}}]\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("KRON_WORKERS", "3")
     result = kron("run", "--kubeconfig", str(kubeconfig), "--qps", "7")
     assert (result.code, result.err) == (0, "")
@@ -194,7 +205,9 @@ def test_run_hands_the_settings_to_serve(
 
 
 def test_a_misspelt_setting_is_reported_with_the_likely_name() -> None:
-    lines = unknown_variables({"KRON_QSP": "50", "KRON_QPS": "50", "KRON_DEBUG": "1", "HOME": "/"})
+    lines = unknown_variables(
+        {"KRON_QSP": "50", "KRON_QPS": "50", "KRON_DEBUG": "1", "KRON_CI": "1", "HOME": "/"}
+    )
     assert lines == ["ignoring KRON_QSP: not a kron run setting (did you mean KRON_QPS?)"]
 
 
