@@ -172,11 +172,23 @@ class Bench:
         }
         for path in (owners_path, JOBS_PATH):
             if path is not None:
-                await self.api.request(
-                    "DELETE", path.format(ns=ns), body=background, request_timeout=300.0
-                )
-        await self.api.request("DELETE", f"/api/v1/namespaces/{ns}", body=background)
+                await self._delete(path.format(ns=ns), background)
+        await self._delete(f"/api/v1/namespaces/{ns}", background)
         self.deleted.append(ns)
+
+    async def _delete(self, path: str, body: dict[str, Any], attempts: int = 5) -> None:
+        """A delete that outlasts a loaded API server: a collection of thousands of
+        objects can exceed the server's own request timeout (504) while it goes on
+        deleting; asking again finishes what is left."""
+        for attempt in range(attempts):
+            try:
+                await self.api.request("DELETE", path, body=body, request_timeout=300.0)
+                return
+            except ApiError as err:
+                if not err.retryable or attempt == attempts - 1:
+                    raise
+                log.info("deleting %s: %s; asking again", path, err)
+                await asyncio.sleep(2.0 * (attempt + 1))
 
     def rows(self, label: str) -> list[Seen]:
         self.watcher.check_alive()
