@@ -29,6 +29,7 @@ OUTPUT = ROOT / "build" / "docs"
 README = ROOT / "README.md"
 
 README_LINK = re.compile(r"\]\((docs/[^)#\s]*)(?:#([^)\s]+))?\)")
+README_PICTURE = re.compile(r"!\[[^\]]*\]\((docs/[^)\s]*)\)")
 # A resource the browser fetches by itself, from another host.
 REMOTE_LOAD = re.compile(
     r"<(?:script|img|iframe|source|video|audio|embed)\b[^>]*\bsrc=[\"']?(?:https?:)?//"
@@ -49,8 +50,13 @@ def build() -> int:
 def readme_problems() -> list[str]:
     problems = []
     for number, line in enumerate(README.read_text(encoding="utf-8").splitlines(), 1):
+        pictures = {m.start(1) - 2 for m in README_PICTURE.finditer(line)}  # at "]("
         for match in README_LINK.finditer(line):
             target, anchor = match.group(1), match.group(2)
+            if match.start() in pictures:  # shown from the repository: the file must exist
+                if not (ROOT / target).is_file():
+                    problems.append(f"README.md:{number}: {target}: no such picture")
+                continue
             if not target.endswith(".md"):
                 problems.append(f"README.md:{number}: {target}: link a page (.md) of the site")
                 continue
