@@ -18,7 +18,6 @@ import contextlib
 import json
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +32,7 @@ from kron.engine.intake import reserved_event
 from kron.engine.observing import TaskIndex, where
 from kron.engine.pool import Lane, WorkPool
 from kron.engine.runwatch import RunWatches
-from kron.engine.takeover import first_plan_at
+from kron.engine.takeover import Takeover
 from kron.engine.timers import Timers
 from kron.k8s.api import ApiError, KubeApi, calendar_path, task_path
 from kron.metrics import Metrics
@@ -126,8 +125,7 @@ class Engine:
         self.sync_error = ""
         """Why the last attempt to load the index failed (shown by /readyz)."""
         self.resumed_at = 0.0
-        self._takeover: deque[str] = deque()
-        """Tasks whose first plan time a new leader has not set yet (`_take_over`)."""
+        self._takeover = Takeover()
         self.heartbeat = time.monotonic()
 
     # -- which tasks are ours --
@@ -214,35 +212,16 @@ class Engine:
         others at their next fire time (`takeover`); ticks due before are a backlog.
 
         Deciding that reads each task's persisted status: at 100,000 tasks seconds of
-        work, done by the dispatcher a turn's budget at a time (`_take_over`) so the
+        work, done by the dispatcher a turn's budget at a time (`Takeover`) so the
         event loop keeps renewing the Lease meanwhile. A standby's index already
         intends what the server has, so nothing else is redone here.
         """
         self.resumed_at = self.clock()
         self.timers.clear()  # what a standby woke is looked at again, below
-        self._takeover = deque(self.tasks)
+        self._takeover.start(self.tasks)
         self._leading.set()
         self._nudge.set()
         log.info("leading: dispatching %d tasks", len(self.tasks))
-
-    def _take_over(self, now: float) -> bool:
-        """Set the first plan time of tasks not looked at yet since `lead`, for one
-        turn's budget; True while some remain."""
-        started = time.perf_counter()
-        pending = self._takeover
-        while pending:
-            uid = pending.popleft()
-            entry = self.tasks.get(uid)
-            if entry is not None and not entry.terminating:
-                try:
-                    when = first_plan_at(entry, now)
-                except Exception:  # an unreadable status: plan it, which reports it
-                    when = now
-                # Keep an earlier wake: an event since `lead` may have asked for one.
-                self.timers.set_earlier(uid, when)
-            if time.perf_counter() - started >= TURN_BUDGET:
-                break  # at least one per turn, however slow
-        return bool(pending)
 
     def follow(self) -> None:
         """Stop dispatching and writing; fall back to the persisted view."""
@@ -313,7 +292,11 @@ class Engine:
     def turn(self, now: float) -> bool:
         """One turn of the dispatcher: a budget of takeover (after `lead`), then of due
         plans; True while more is to do at once."""
-        more = self._take_over(now) if self._takeover else False
+        more = (
+            self._takeover.step(self.tasks, self.timers, now, TURN_BUDGET)
+            if self._takeover
+            else False
+        )
         return self._plan_due(now) or more
 
     def _plan_due(self, now: float) -> bool:

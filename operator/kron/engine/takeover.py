@@ -14,9 +14,13 @@ tick found due at that plan goes through catchUpPolicy as any other backlog.
 from __future__ import annotations
 
 import json
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from kron.engine.index import TaskEntry
+from kron.engine.timers import Timers
 from kron.k8s.observed import parse_time
 from kron.planner.conditions import Reason
 from kron.planner.requests import handled_all
@@ -63,3 +67,45 @@ def _active_still_running(entry: TaskEntry, active: object) -> bool:
     recorded = {a.get("name") for a in active if isinstance(a, dict)}
     running = {name for name, run in entry.runs.items() if not run.finished_phase}
     return recorded == running
+
+
+class Takeover:
+    """The tasks whose first plan time a new leader has not set yet.
+
+    Deciding reads each task's persisted status: at 100,000 tasks seconds of work,
+    so the dispatcher does it a turn's budget at a time (`step`) and the event loop
+    keeps renewing the Lease in between.
+    """
+
+    def __init__(self) -> None:
+        self._pending: deque[str] = deque()
+
+    def __bool__(self) -> bool:
+        return bool(self._pending)
+
+    def start(self, uids: Iterable[str]) -> None:
+        self._pending = deque(uids)
+
+    def clear(self) -> None:
+        self._pending.clear()
+
+    def step(
+        self, tasks: Mapping[str, TaskEntry], timers: Timers, now: float, budget: float
+    ) -> bool:
+        """Set first plan times for `budget` seconds (at least one task, however slow);
+        True while some remain."""
+        started = time.perf_counter()
+        pending = self._pending
+        while pending:
+            uid = pending.popleft()
+            entry = tasks.get(uid)
+            if entry is not None and not entry.terminating:
+                try:
+                    when = first_plan_at(entry, now)
+                except Exception:  # an unreadable status: plan it, which reports it
+                    when = now
+                # Keep an earlier wake: an event since `start` may have asked for one.
+                timers.set_earlier(uid, when)
+            if time.perf_counter() - started >= budget:
+                break
+        return bool(pending)

@@ -138,10 +138,10 @@ def test_a_new_leader_sets_first_plan_times_a_turns_budget_at_a_time(monkeypatch
     e.lead()
     assert all(e.timers.get(ref.uid) is None for ref in refs)  # nothing decided yet
     e.timers.set_earlier(refs[2].uid, T0 + 1)  # an event since `lead`
-    assert e._take_over(T0) is True
+    assert e.turn(T0) is True
     assert e.timers.get(refs[0].uid) == NEXT
     assert e.timers.get(refs[1].uid) is None
-    assert e._take_over(T0) is True
-    assert e._take_over(T0) is False
+    assert e.turn(T0) is True
+    assert e.turn(T0) is False
     assert e.timers.get(refs[1].uid) == NEXT
     assert e.timers.get(refs[2].uid) == T0 + 1
