@@ -23,6 +23,7 @@ from kron.engine.index import TaskEntry
 from kron.engine.intake import owned_by
 from kron.engine.observing import where
 from kron.engine.pool import Lane, WorkPool
+from kron.engine.statuswriter import Observer as WriterObserver
 from kron.engine.statuswriter import StatusWriter
 from kron.k8s.api import ApiError, KubeApi
 from kron.k8s.observed import Ignored, read_run, run_owner
@@ -41,21 +42,10 @@ def backoff(attempt: int, *, base: float = 0.05, cap: float = 5.0) -> float:
     return min(cap, base * 2.0**attempt) * (0.5 + random.random() / 2)
 
 
-class Observer(Protocol):
-    """What the executor needs from the engine."""
-
-    tasks: dict[str, TaskEntry]
-
-    @property
-    def leading(self) -> bool: ...
-
-    def observe_task(
-        self, event_type: str | None, obj: dict[str, Any], *, known_only: bool = False
-    ) -> None: ...
+class Observer(WriterObserver, Protocol):
+    """What the executor needs from the engine: the status writer's view, and runs."""
 
     def observe_run(self, kind: RunKind, event_type: str | None, obj: dict[str, Any]) -> None: ...
-
-    def wake(self, uid: str, when: float | None = None) -> None: ...
 
 
 class Executor:
