@@ -5,11 +5,21 @@ engine's side the status writer calls back into."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any, cast
+from unittest import mock
 
+import pytest
+
+from kron.engine.executor import Executor
+from kron.engine.faults import Faults
 from kron.engine.index import TaskEntry
-from kron.k8s.api import ApiError
+from kron.engine.pool import WorkPool
+from kron.k8s.api import ApiError, KubeApi
 from kron.k8s.patch import apply_merge_patch
+from kron.k8s.runs import TaskRef
+from kron.metrics import Metrics
 
 UID = "uid-1"
 
@@ -70,3 +80,28 @@ class Engine:
 
     def wake(self, uid: str, when: float | None = None) -> None:
         self.woken.append(uid)
+
+
+@contextlib.asynccontextmanager
+async def status_setup(
+    server: Server, clock: Callable[[], float], status_interval: float = 0.0
+) -> AsyncIterator[tuple[Server, TaskEntry, Executor]]:
+    """One task, a real pool and executor (with its status writer) writing to `server`."""
+    entry = TaskEntry(ref=TaskRef("ns", "t", UID))
+    pool = WorkPool(workers=8, qps=1000, burst=1000)
+    metrics = Metrics()
+    executor = Executor(
+        Engine(entry),
+        api=cast(KubeApi, server),
+        pool=pool,
+        metrics=metrics,
+        events=mock.Mock(),
+        faults=Faults(metrics),
+        clock=clock,
+        status_interval=status_interval,
+    )
+    runner = asyncio.create_task(pool.run())
+    yield server, entry, executor
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner

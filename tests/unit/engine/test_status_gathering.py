@@ -8,27 +8,19 @@ stands in only for the wire, as in test_status_writes.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import cast
-from unittest import mock
 
 import pytest
 
 from kron.api import RunKind, ScheduledTaskStatus
 from kron.engine.executor import Executor
-from kron.engine.faults import Faults
 from kron.engine.index import TaskEntry
-from kron.engine.pool import WorkPool
 from kron.engine.statuswriter import HOLD_FACTOR
-from kron.k8s.api import KubeApi
-from kron.k8s.runs import TaskRef
-from kron.metrics import Metrics
 from kron.planner import ObservedRun, RunPhase
-from support.status_api import UID, Engine, Server
+from support.status_api import Server, status_setup
 from support.wait import async_wait_until
 
 INTERVAL = 0.5
@@ -40,23 +32,8 @@ async def gathered() -> AsyncIterator[tuple[Server, TaskEntry, Executor]]:
     server = Server()
     for _ in range(10):
         server.gate.release()  # writes go through at once
-    entry = TaskEntry(ref=TaskRef("ns", "t", UID))
-    pool = WorkPool(workers=8, qps=1000, burst=1000)
-    executor = Executor(
-        Engine(entry),
-        api=cast(KubeApi, server),
-        pool=pool,
-        metrics=(metrics := Metrics()),
-        events=mock.Mock(),
-        faults=Faults(metrics),
-        clock=time.monotonic,
-        status_interval=INTERVAL,
-    )
-    runner = asyncio.create_task(pool.run())
-    yield server, entry, executor
-    runner.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await runner
+    async with status_setup(server, clock=time.monotonic, status_interval=INTERVAL) as made:
+        yield made
 
 
 def progress(entry: TaskEntry, executor: Executor, fired: int, *, at_once: bool = False) -> None:

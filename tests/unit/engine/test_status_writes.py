@@ -9,21 +9,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import cast
-from unittest import mock
 
 import pytest
 
 from kron.api import ScheduledTaskStatus
 from kron.engine.executor import Executor
-from kron.engine.faults import Faults
 from kron.engine.index import TaskEntry
-from kron.engine.pool import WorkPool
-from kron.k8s.api import ApiError, KubeApi
+from kron.k8s.api import ApiError
 from kron.k8s.patch import merge_patch
-from kron.k8s.runs import TaskRef
-from kron.metrics import Metrics
-from support.status_api import UID, Engine, Server
+from support.status_api import UID, Server, status_setup
 from support.wait import async_wait_until
 
 
@@ -44,23 +38,8 @@ async def settle(server: Server, patches: int) -> None:
 
 @pytest.fixture
 async def setup() -> AsyncIterator[tuple[Server, TaskEntry, Executor]]:
-    server = Server()
-    entry = TaskEntry(ref=TaskRef("ns", "t", UID))
-    pool = WorkPool(workers=8, qps=1000, burst=1000)
-    executor = Executor(
-        Engine(entry),
-        api=cast(KubeApi, server),
-        pool=pool,
-        metrics=(metrics := Metrics()),
-        events=mock.Mock(),
-        faults=Faults(metrics),
-        clock=lambda: 0.0,
-    )
-    runner = asyncio.create_task(pool.run())
-    yield server, entry, executor
-    runner.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await runner
+    async with status_setup(Server(), clock=lambda: 0.0) as made:
+        yield made
 
 
 async def test_a_change_during_a_write_waits_for_it_and_then_wins(
