@@ -127,6 +127,18 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> subprocess.Comple
     return result
 
 
+def wheel_and_empty_venv(tmp_path: Path) -> tuple[Path, Path]:
+    """kron's wheel built from the checkout, and a fresh virtualenv to install it in."""
+    wheels = tmp_path / "wheels"
+    run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheels), str(REPO)]
+    )
+    (wheel,) = wheels.glob("kron-*.whl")
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", str(venv)])
+    return wheel, venv
+
+
 def normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -153,13 +165,7 @@ def declared_closure(site_packages: Path) -> tuple[set[str], set[str]]:
 
 @pytest.mark.slow
 def test_wheel_runs_in_a_clean_virtualenv_with_the_locked_dependencies_only(tmp_path: Path) -> None:
-    wheels = tmp_path / "wheels"
-    run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheels), str(REPO)]
-    )
-    (wheel,) = wheels.glob("kron-*.whl")
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", str(venv)])
+    wheel, venv = wheel_and_empty_venv(tmp_path)
     python, bin_dir = str(venv / "bin" / "python"), venv / "bin"
     # As the Dockerfile does: the locked dependencies, hash-checked (pip refuses a lock
     # that misses a transitive dependency), then the wheel alone, then pip check.

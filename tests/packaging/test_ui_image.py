@@ -8,13 +8,12 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from test_image import REPO, instructions, run
+from test_image import REPO, instructions, run, wheel_and_empty_venv
 
 from support.wait import wait_until
 
@@ -58,13 +57,7 @@ def test_the_ui_build_arg_adds_the_ui_lock_to_the_hash_checked_install() -> None
 
 @pytest.mark.slow
 def test_the_ui_serves_its_pages_with_the_locked_packages_only(tmp_path: Path) -> None:
-    wheels = tmp_path / "wheels"
-    run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheels), str(REPO)]
-    )
-    (wheel,) = wheels.glob("kron-*.whl")
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", str(venv)])
+    wheel, venv = wheel_and_empty_venv(tmp_path)
     python, kron = str(venv / "bin" / "python"), str(venv / "bin" / "kron")
     pip = [python, "-m", "pip"]
     # Exactly what the Dockerfile runs with KRON_UI=1 (paths relative to the checkout).
