@@ -145,18 +145,10 @@ class Bench:
         async def worker() -> None:
             while queue:
                 body = queue.pop()
-                for attempt in range(20):
-                    try:
-                        await self.api.request("POST", path, body=body)
-                        break
-                    except ApiError as err:
-                        if err.already_exists:
-                            break
-                        if not err.retryable or attempt == 19:
-                            raise BenchError(
-                                f"cannot create {body['metadata']['name']}: {err}"
-                            ) from None
-                        await asyncio.sleep(0.1 * (attempt + 1))
+                try:
+                    await self._retrying("POST", path, body, attempts=20, pause=0.1)
+                except ApiError as err:
+                    raise BenchError(f"cannot create {body['metadata']['name']}: {err}") from None
 
         await asyncio.gather(*(worker() for _ in range(CREATE_CONCURRENCY)))
         took = time.time() - started
@@ -176,19 +168,36 @@ class Bench:
         await self._delete(f"/api/v1/namespaces/{ns}", background)
         self.deleted.append(ns)
 
-    async def _delete(self, path: str, body: dict[str, Any], attempts: int = 5) -> None:
+    async def _delete(self, path: str, body: dict[str, Any]) -> None:
         """A delete that outlasts a loaded API server: a collection of thousands of
         objects can exceed the server's own request timeout (504) while it goes on
         deleting; asking again finishes what is left."""
+        await self._retrying("DELETE", path, body, attempts=5, pause=2.0, request_timeout=300.0)
+
+    async def _retrying(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        attempts: int,
+        pause: float,
+        **options: Any,
+    ) -> None:
+        """`method` until it succeeds (a create: or finds the object there), retrying
+        throttling and server errors with a growing pause; else the last ApiError.
+        `options` go to the request as they are (`request_timeout`)."""
         for attempt in range(attempts):
             try:
-                await self.api.request("DELETE", path, body=body, request_timeout=300.0)
+                await self.api.request(method, path, body=body, **options)
                 return
             except ApiError as err:
+                if method == "POST" and err.already_exists:
+                    return
                 if not err.retryable or attempt == attempts - 1:
                     raise
-                log.info("deleting %s: %s; asking again", path, err)
-                await asyncio.sleep(2.0 * (attempt + 1))
+                log.debug("%s %s: %s; asking again", method, path, err)
+                await asyncio.sleep(pause * (attempt + 1))
 
     def rows(self, label: str) -> list[Seen]:
         self.watcher.check_alive()
