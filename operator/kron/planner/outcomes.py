@@ -13,6 +13,7 @@ from kron.api.constants import MAX_PENDING
 from kron.planner.conditions import Reason
 from kron.planner.context import Pass
 from kron.planner.records import (
+    COUNTED_TRIGGERS,
     SCHEDULED_TRIGGERS,
     EventType,
     FailureKind,
@@ -21,10 +22,6 @@ from kron.planner.records import (
 )
 from kron.planner.timeutil import rfc3339, to_time
 from kron.schedule import manual_retry_name, run_name
-
-"""Runs of the schedule's own ticks: their retries carry trigger `retry`. A retry of a
-manual or backfill run keeps that trigger (with attempt >= 1), so it never moves the
-schedule's cursor and `stopAtNextSchedule` counts from when it started."""
 
 
 def retryable(policy: RetryPolicy, trigger: Trigger) -> bool:
@@ -147,7 +144,7 @@ def _absorb_unrecorded(p: Pass, recorded: set[str]) -> None:
     for run in sorted(p.task.runs, key=lambda r: (r.nominal, r.name)):
         if (
             run.name in recorded
-            or run.trigger not in (Trigger.SCHEDULE, Trigger.CATCH_UP)
+            or run.trigger not in COUNTED_TRIGGERS
             or run.attempt != 0
             or run.in_flight
             or run.phase is RunPhase.ACTIVE

@@ -10,8 +10,8 @@ rebuilt from the runs themselves, and run names are the idempotency keys.
 
 from __future__ import annotations
 
-from kron.api import ConcurrencyPolicy, PendingReason, PendingRun, RunResult, Trigger
-from kron.planner import outcomes, overdue, requests, runlimit
+from kron.api import ConcurrencyPolicy, PendingReason, RunResult
+from kron.planner import outcomes, overdue, replace, requests, runlimit
 from kron.planner.budget import Budget
 from kron.planner.conditions import Reason, ready_reason
 from kron.planner.context import Pass
@@ -37,7 +37,6 @@ from kron.planner.unplannable import (
 )
 from kron.schedule import ScheduleError, run_name
 
-"""Runs whose nominal time belongs to the schedule's own stream (the cursor)."""
 HELD_REASONS = frozenset({Reason.SUSPENDED, Reason.TOO_MANY_FAILURES})
 __all__ = ["DEFER_SECONDS", "SCHEDULED_TRIGGERS", "plan"]
 
@@ -154,10 +153,10 @@ def _held(p: Pass) -> str | None:
 
 def _pending(p: Pass) -> None:
     """Start queued ticks and retries whose time came; drop those past their limit."""
-    newest = _newest_started(p)
+    newest = replace.newest_started(p)
     for entry in sorted(p.status.pending, key=lambda e: not_before(e, p.now)):
         nominal = to_int_seconds(entry.scheduled_time)
-        if _replaced(p, entry, newest):
+        if replace.superseded(p, entry, newest):
             p.status.pending.remove(entry)
             outcomes.final_failure(
                 p,
@@ -206,43 +205,6 @@ def _pending(p: Pass) -> None:
             fire_at=not_before(entry, p.now),
             expires_at=entry.not_after.timestamp() if entry.not_after else None,
         )
-
-
-def _replaced(p: Pass, entry: PendingRun, newest: int | None) -> bool:
-    """Under Replace, whether a pending retry is superseded by a newer scheduled run.
-
-    A retry of the schedule's own tick (trigger `retry`) is superseded once a newer
-    tick's run exists: starting it would replace the newer run. This also keeps a
-    retry that Replace already deleted from running again when the status that
-    recorded its start was lost. Retries of manual and backfill runs are not part of
-    the schedule's stream (their nominal times say nothing about it) and survive;
-    only a scheduled run created after such a retry was due (which Replace would have
-    made end it, had the lost status started it) supersedes it.
-    """
-    if newest is None or entry.reason is not PendingReason.RETRY:
-        return False
-    if entry.trigger is Trigger.RETRY:
-        return to_int_seconds(entry.scheduled_time) < newest
-    due = not_before(entry, p.now)
-    return any(
-        run.created is not None and run.created > due
-        for run in p.runs.values()
-        if run.trigger in (Trigger.SCHEDULE, Trigger.CATCH_UP)
-        and run.attempt == 0
-        and not run.in_flight
-    )
-
-
-def _newest_started(p: Pass) -> int | None:
-    """Under Replace, the newest tick whose own run exists or starts in this pass."""
-    if p.spec.concurrency_policy is not ConcurrencyPolicy.REPLACE:
-        return None
-    started = [
-        run.nominal
-        for run in (*p.runs.values(), *p.active.values())
-        if run.trigger in (Trigger.SCHEDULE, Trigger.CATCH_UP) and run.attempt == 0
-    ]
-    return max(started, default=None)
 
 
 def _drop_queued(p: Pass, why: str) -> None:

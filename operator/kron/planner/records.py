@@ -16,7 +16,9 @@ from kron.api import RunKind, ScheduledTaskSpec, ScheduledTaskStatus, Trigger
 from kron.schedule import DaySet
 
 SCHEDULED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP, Trigger.RETRY})
-"""Runs of the schedule's own ticks (a retry continues its tick), not manual or backfill."""
+"""Runs of the schedule's own ticks: their retries carry trigger `retry`. A retry of a
+manual or backfill run keeps that trigger (with attempt >= 1), so it never moves the
+schedule's cursor and `stopAtNextSchedule` counts from when it started."""
 COUNTED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCH_UP})
 """Triggers of the runs `maxRuns` counts (attempt 0 only: a retry is the same run)."""
 
