@@ -17,6 +17,7 @@ mistake raises :class:`ScheduleError` naming the field and the problem.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,7 +86,14 @@ def expand_field(text: str, spec: FieldSpec, expression: str) -> frozenset[int]:
     if spec is DAY_OF_WEEK and 7 in values:
         values.discard(7)
         values.add(0)
-    return frozenset(values)
+    return _shared(frozenset(values))
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared(values: frozenset[int]) -> frozenset[int]:
+    """One object for equal sets: expressions cached for parsing repeat most fields
+    (``*`` above all), and a set of 60 values costs about 2 KiB."""
+    return values
 
 
 def _expand_item(item: str, spec: FieldSpec, fail: _Fail) -> range:

@@ -109,3 +109,20 @@ def test_next_mismatch_skips_whole_matching_stretches(
     assert pattern.next_mismatch(wall, limit) == int(
         dt.datetime.fromisoformat(expected + "+00:00").timestamp()
     )
+
+
+def test_patterns_with_equal_fields_share_their_tables() -> None:
+    """A fleet of tasks each on its own second, minute and hour holds one set of
+    field tables per distinct field, not twenty tables per task (issue 12: 7 KiB a
+    task at 100,000 tasks). Sharing must not mix fields up: each pattern still
+    matches only its own times."""
+    first = parsed("5 10 3 * * *").wall_pattern()
+    second = parsed("5 20 4 * * *").wall_pattern()
+    shared = ("_sec_ok", "_sec_next", "_sec_prev", "_dom_next", "_month_prev", "_dow_ahead")
+    for name in shared:
+        assert getattr(first, name) is getattr(second, name), name
+    for name in ("_min_ok", "_min_next", "_hour_ok", "_hour_prev"):
+        assert getattr(first, name) is not getattr(second, name), name
+    at = int(dt.datetime(2030, 1, 1, 3, 10, 5, tzinfo=dt.UTC).timestamp())
+    assert first.matches(at) and not second.matches(at)
+    assert second.matches(at + 3600 + 600) and not first.matches(at + 3600 + 600)
