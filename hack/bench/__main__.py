@@ -279,6 +279,11 @@ async def run(profile_name: str, profile: Profile) -> dict[str, Any]:
     watcher = Watcher(cluster.kubeconfig, out_dir / f"watch-{run_id}.csv").start()
     api = await KubeApi.connect(str(cluster.kubeconfig), pool_size=config.workers + 8)
     bench = Bench(config, api, watcher)
+    bench.components = lambda: {
+        name: int(info["pid"])
+        for name, info in cluster.status()["components"].items()
+        if info.get("pid")
+    }
     results: dict[str, Any] = {}
     loads: dict[str, list[float]] = {}
     try:

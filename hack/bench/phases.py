@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import requests, workload
-from bench.procs import BenchError, Kron, Usage, Watcher, peak_rss_mb, usage
+from bench.procs import BenchError, CpuShares, Kron, Usage, Watcher, peak_rss_mb, usage
 from bench.stats import Seen, drain_curve, lag_report, percentile, read_rows
 from kron.k8s.api import ApiError, KubeApi
 
@@ -84,8 +85,17 @@ class Bench:
         """Objects/s the driver managed to create (first estimate; refined as it goes)."""
         self.deleted: list[str] = []
         """Namespaces earlier phases deleted (their contents may still be going)."""
+        self.components: Callable[[], dict[str, int]] = dict
+        """The control plane's processes by name (pids), read when a phase measures."""
 
     # -- helpers --------------------------------------------------------------------
+
+    def cpu_shares(self, **more: int) -> CpuShares:
+        """CPU of the control plane, this driver, the watcher and `more` over a stretch."""
+        pids = {**self.components(), "driver": os.getpid(), **more}
+        if self.watcher.process is not None:
+            pids["watcher"] = self.watcher.process.pid
+        return CpuShares(pids)
 
     def namespace(self, label: str) -> str:
         return f"bench-{self.c.run_id}-{label}"
@@ -272,6 +282,7 @@ class Bench:
         done: list[float] = []
         path = JOBS_PATH.format(ns=ns)
         started = time.time()
+        shares = self.cpu_shares().start()
 
         async def worker() -> None:
             while queue:
@@ -280,6 +291,7 @@ class Bench:
                 done.append(time.time())
 
         await asyncio.gather(*(worker() for _ in range(self.c.workers)))
+        cpu = shares.stop(len(bodies))
         client_s = max(done) - started
         await self.until(lambda: len(self.rows(label)) >= len(bodies), 60, "raw Jobs seen")
         seen = sorted(r.seen for r in self.rows(label))
@@ -290,6 +302,7 @@ class Bench:
             "raw_create_per_s": round(len(bodies) / client_s, 1),
             "watcher_span_s": round(seen[-1] - seen[0], 3),
             "watcher_per_s": round((len(seen) - 1) / max(seen[-1] - seen[0], 1e-3), 1),
+            "cpu": cpu,
         }
         log.info("raw: %s", result)
         await self.cleanup(ns, None)
@@ -516,15 +529,18 @@ class Bench:
         if kron is not None:
             self.profile(kron, label, 30)
         writes_before = kron.metric("kron_status_writes_total") if kron is not None else 0.0
+        shares = self.cpu_shares(**({"kron": kron.pid} if kron is not None else {}))
         await self.sleep_until(instant, kron)
         start = sampler.read()
+        shares.start()
         deadline = instant + max(120.0, c.herd / 4.0)
         while time.time() < deadline and len(self.rows(label)) < c.herd:
-            await self.sleep_until(time.time() + 1.0, kron)
+            await self.sleep_until(time.time() + 0.25, kron)
             sampler.read()
         end = sampler.read()
         rows = self.rows(label)
         names = {r.name for r in rows}
+        cpu = shares.stop(len(names))
         # CPU per run counts the herd's status writes too (gathered, so they follow).
         settled = end
         if kron is not None:
@@ -555,6 +571,7 @@ class Bench:
             if names
             else math.nan,
             "herd_rss_mb": round(max(r.rss_mb for r in sampler.readings), 1),
+            "cpu": cpu,
             "curve": curve,
         }
         if raw_rate and complete and drain > 0:

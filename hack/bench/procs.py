@@ -193,3 +193,57 @@ class Watcher:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU jiffies of the whole machine so far (/proc/stat, all cores)."""
+    with Path("/proc/stat").open() as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+@dataclass
+class CpuShares:
+    """Cores each named process, and the machine as a whole, kept busy over a stretch.
+
+    What limits a phase on a machine whose two cores run every component: when the
+    machine is busy throughout, the phase's rate is its cores divided by the CPU all
+    processes spend per object, and the processes' shares say where that goes."""
+
+    pids: dict[str, int]
+    _start: tuple[float, tuple[int, int], dict[str, float]] | None = None
+
+    def start(self) -> CpuShares:
+        self._start = (time.time(), machine_jiffies(), self._cpu())
+        return self
+
+    def _cpu(self) -> dict[str, float]:
+        seconds = {}
+        for name, pid in self.pids.items():
+            try:
+                seconds[name] = usage(pid).cpu_s
+            except OSError:
+                continue  # gone (a kron stopped meanwhile): left out
+        return seconds
+
+    def stop(self, objects: int) -> dict[str, float]:
+        """Cores busy per process and for the machine; CPU ms per object for all."""
+        assert self._start is not None, "start() first"
+        began, (busy0, total0), cpu0 = self._start
+        elapsed = max(time.time() - began, 1e-3)
+        busy1, total1 = machine_jiffies()
+        cores = os.cpu_count() or 1
+        busy_cores = (busy1 - busy0) / max(total1 - total0, 1) * cores
+        shares = {
+            name: round((seconds - cpu0[name]) / elapsed, 3)
+            for name, seconds in self._cpu().items()
+            if name in cpu0
+        }
+        return {
+            "seconds": round(elapsed, 2),
+            "cores": cores,
+            "machine_busy_cores": round(busy_cores, 3),
+            "machine_cpu_ms_per_object": round(busy_cores * elapsed * 1000 / max(objects, 1), 2),
+            **{f"{name}_cores": share for name, share in shares.items()},
+        }

@@ -19,6 +19,7 @@ from bench.numbers import fmt, num
 from bench.sections import (
     SECTIONS,
     cost_table,
+    cpu_table,
     measured_sections,
     requests_goal,
     scale_goals,
@@ -347,6 +348,7 @@ def page_block(doc: dict[str, Any]) -> str:
         lines.append(f"| {name} | {value} | {met} |")
     for extra in (
         cost_table(doc),
+        cpu_table(doc),
         noisy_table(doc.get("noisy_neighbour") or {}),
         scale_table(doc.get("scale") or {}),
         shards_table(doc.get("shards") or {}),

@@ -188,3 +188,57 @@ def shards_table(shards: dict[str, Any]) -> list[str]:
             "single replica's CPU."
         )
     return rows
+
+
+CPU_PROCESSES = (
+    "kron",
+    "kube-apiserver",
+    "etcd",
+    "kube-controller-manager",
+    "kwok",
+    "kube-scheduler",
+    "driver",
+    "watcher",
+)
+
+
+def cpu_table(doc: dict[str, Any]) -> list[str]:
+    """Where the machine's cores went while the raw client created its Jobs and while
+    kron's herds drained: what limits a rate when every component shares them."""
+    kron = doc.get("kron") or {}
+    stretches = [
+        ("raw creates", doc.get("raw") or {}, "raw_create_per_s"),
+        ("kron herd", kron.get("herd") or {}, "herd_rate_per_s"),
+        ("kron herd, unthrottled", kron.get("herd_unthrottled") or {}, "herd_rate_per_s"),
+    ]
+    shown = [(name, part, rate) for name, part, rate in stretches if "cpu" in part]
+    if not shown:
+        return []
+    rows = [
+        "CPU on this machine while Jobs were created (cores busy, from /proc; the driver "
+        "is the bench process that sends the raw creates and the tasks).",
+        "",
+        "| | " + " | ".join(name for name, _, _ in shown) + " |",
+        "|---|" + "---|" * len(shown),
+        "| Jobs created per second | "
+        + " | ".join(fmt(part.get(rate)) for _, part, rate in shown)
+        + " |",
+    ]
+    cpu = [part["cpu"] for _, part, _ in shown]
+    rows.append(
+        "| machine cores busy (of "
+        + str(cpu[0].get("cores", "?"))
+        + ") | "
+        + " | ".join(fmt(c.get("machine_busy_cores")) for c in cpu)
+        + " |"
+    )
+    rows.append(
+        "| CPU ms per Job, all processes | "
+        + " | ".join(fmt(c.get("machine_cpu_ms_per_object")) for c in cpu)
+        + " |"
+    )
+    for process in CPU_PROCESSES:
+        key = f"{process}_cores"
+        if any(key in c for c in cpu):
+            rows.append(f"| {process} cores | " + " | ".join(fmt(c.get(key)) for c in cpu) + " |")
+    return rows

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import bench.report
+from bench.procs import CpuShares
 from bench.report import PAGE_END, PAGE_START, build, main, update_page, write_json
 
 
@@ -256,3 +259,33 @@ def test_check_fails_on_a_hand_edited_figure_and_write_repairs_it(
     assert main(["--check"]) == 1
     assert main(["--write"]) == 0
     assert page.read_text(encoding="utf-8") == text
+
+
+def test_the_machines_cpu_during_raw_creates_and_herds_is_tabled() -> None:
+    data = measured()
+    cpu = {"cores": 2, "machine_busy_cores": 1.95, "machine_cpu_ms_per_object": 4.9}
+    data["results"]["raw"]["cpu"] = {**cpu, "kube-apiserver_cores": 1.1, "driver_cores": 0.3}
+    data["results"]["kron_herd"]["cpu"] = {
+        **cpu,
+        "machine_cpu_ms_per_object": 7.2,
+        "kube-apiserver_cores": 0.9,
+        "kron_cores": 0.6,
+    }
+    block = bench.report.page_block(build(data))
+    assert "| machine cores busy (of 2) | 1.950 | 1.950 |" in block
+    assert "| CPU ms per Job, all processes | 4.900 | 7.200 |" in block
+    assert "| kron cores | n/a | 0.600 |" in block
+    assert "| kube-apiserver cores | 1.100 | 0.900 |" in block
+    assert "kron herd, unthrottled" not in block  # not measured in this run
+
+
+def test_cpu_shares_count_the_cores_a_process_kept_busy() -> None:
+    shares = CpuShares({"driver": os.getpid(), "gone": 2**22 + 7}).start()
+    spin_until = time.process_time() + 0.2
+    while time.process_time() < spin_until:
+        pass
+    got = shares.stop(objects=10)
+    assert got["driver_cores"] > 0.0
+    assert got["machine_busy_cores"] > 0.0
+    assert "gone_cores" not in got  # a process that is not there is left out
+    assert got["machine_cpu_ms_per_object"] > 0.0
