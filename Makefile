@@ -79,8 +79,12 @@ test: $(STAMP) ## everything: unit, contract, integration on the local control p
 	$(PY) -m pytest
 
 .PHONY: bench-core
-bench-core: $(STAMP) ## benchmark the pure scheduling core (next-fire computation)
-	$(PY) hack/bench_core.py
+bench-core: $(STAMP) ## benchmark the pure scheduling core (next-fire computation) -> .bench/core.json
+	$(PY) hack/bench_core.py --update-docs
+
+.PHONY: bench-memory
+bench-memory: $(STAMP) ## bytes kron and kopf hold per task and per run (tracemalloc) -> .bench/memory.json
+	$(PY) hack/bench_memory.py --update-docs
 
 .PHONY: bench-pool
 bench-pool: $(STAMP) ## benchmark the work pool alone (queueing cost per API job, fair order)
