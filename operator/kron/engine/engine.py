@@ -242,8 +242,11 @@ class Engine:
     async def flush(self) -> None:
         """Send the gathered status writes now and wait for them (callers bound the
         wait): a leader stepping down leaves its successor little to rebuild."""
-        if not self.leading or not self.executor.flush_statuses():
+        if not self.leading:
             return
+        # Those gathered for later are brought forward; those already due or on the
+        # wire are waited for all the same.
+        self.executor.flush_statuses()
         # Polled: nothing marks the last of many tasks' writes.
         while any(e.status_queued or e.status_writing for e in self.tasks.values()):  # noqa: ASYNC110
             await asyncio.sleep(0.05)

@@ -17,6 +17,7 @@ from kron.engine.executor import Executor
 from kron.engine.index import TaskEntry
 from kron.k8s.api import ApiError
 from kron.k8s.patch import merge_patch
+from support.engine import Clock, engine, task_object
 from support.status_api import UID, Server, status_setup
 from support.wait import async_wait_until
 
@@ -116,3 +117,20 @@ async def test_a_conflict_drops_the_intent_and_replans_from_the_server(
     assert entry.intended_api() == {"nextScheduleTime": "1970-01-01T00:00:05Z"}
     assert len(server.patches) == 1  # not retried: the next plan writes afresh
     assert not entry.status_queued
+
+
+async def test_stepping_down_waits_for_writes_already_due_not_only_those_it_brought_forward() -> (
+    None
+):
+    """A leader stepping down (`Engine.flush`) waits for every write it owes: one
+    queued to go now (a condition changed) used to be dropped with the pool, because
+    only writes gathered for later counted as waiting."""
+    built = engine(Clock())
+    built.observe_task("ADDED", task_object("alpha", "team-a", "uid-a"))
+    entry = built.tasks["uid-a"]
+    built.executor.status_dirty(entry, at_once=True)  # due now: in the pool, not sent
+    flushing = asyncio.create_task(built.flush())
+    done, _ = await asyncio.wait({flushing}, timeout=0.3)
+    assert not done, "flush returned with a write still queued"
+    entry.status_queued = False  # what the write's job does once it is through
+    await asyncio.wait_for(flushing, timeout=5)
