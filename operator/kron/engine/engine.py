@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -28,25 +27,15 @@ from kron.engine.events import EventRecorder
 from kron.engine.executor import Executor, backoff
 from kron.engine.faults import Faults, Stage, retry_delay
 from kron.engine.index import TaskEntry
-from kron.engine.intake import reserved_event
 from kron.engine.observing import TaskIndex, where
-from kron.engine.pool import Lane, WorkPool
+from kron.engine.planning import TaskPlanning
+from kron.engine.pool import WorkPool
 from kron.engine.runwatch import RunWatches
 from kron.engine.takeover import Takeover
 from kron.engine.timers import Timers
 from kron.k8s.api import ApiError, KubeApi, calendar_path, task_path
 from kron.metrics import Metrics
-from kron.planner import (
-    ObservedRun,
-    Plan,
-    Reason,
-    TaskInput,
-    internal_error_plan,
-    invalid_plan,
-    plan,
-)
-from kron.planner.budget import Budget
-from kron.planner.statuses import changes_at_once
+from kron.planner import internal_error_plan
 from kron.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,9 +44,6 @@ PLAN_BATCH = 16
 """Tasks planned per dispatcher turn before yielding to the workers. Small, so a
 herd's first creates are on the wire while the rest is still being planned: with
 256, a 1,000-task herd sent its first create only after ~1 s of planning."""
-PLAN_BUDGET = 0.05
-"""Seconds one task's plan may take before its longer work stops for this pass
-(counts become lower bounds, a backfill continues on the next pass)."""
 TURN_BUDGET = 0.05
 """Seconds of planning per dispatcher turn, whatever the batch: the event loop also
 renews the Lease and sends the runs, so no turn may hold it for long."""
@@ -118,6 +104,13 @@ class Engine:
             faults=self.faults,
             clock=clock,
             status_interval=settings.status_interval,
+        )
+        self.planning = TaskPlanning(
+            index=self.index,
+            calendars=self.calendars,
+            events=self.events,
+            executor=self.executor,
+            metrics=metrics,
         )
         self._nudge = asyncio.Event()
         self._leading = asyncio.Event()
@@ -323,7 +316,7 @@ class Engine:
         if entry is None or entry.terminating:
             return
         try:
-            wake = self._plan_entry(entry, now)
+            wake = self.planning.plan(entry, now, self.resumed_at)
         except Exception as err:
             wake = self._plan_failed(entry, Stage.PLAN, err, now)
         else:
@@ -337,96 +330,12 @@ class Engine:
         message = self.faults.report(stage, where(entry.ref), err)
         entry.fault_streak += 1
         try:
-            self._apply(entry, internal_error_plan(entry.status, entry.generation, message, now))
+            self.planning.apply(
+                entry, internal_error_plan(entry.status, entry.generation, message, now)
+            )
         except Exception as again:
             self.faults.report(Stage.RECORD, where(entry.ref), again)
         return now + retry_delay(entry.fault_streak)
-
-    def _plan_entry(self, entry: TaskEntry, now: float) -> float | None:
-        """Plan `entry` now; returns when to plan it next."""
-        entry.calendars_changed = False  # this plan reads the calendars as they are
-        if entry.raw_spec is not None:  # reading the spec failed inside kron: again
-            self.index.read_spec(entry, json.loads(entry.raw_spec))
-        if entry.invalid is not None and entry.invalid[0] == Reason.INTERNAL_ERROR:
-            raise RuntimeError(entry.invalid[1])
-        spec = entry.spec
-        if spec is None:
-            reason, message = entry.invalid or (Reason.INVALID_SPEC, "spec missing")
-            self._apply(entry, invalid_plan(entry.status, entry.generation, reason, message, now))
-            return None
-        if entry.reserved:
-            self.events.record(entry.ref, reserved_event(entry.reserved))
-            entry.reserved = None
-        # A task whose last passes failed inside kron could not fire meanwhile: the
-        # ticks due since are a backlog for its catchUpPolicy, as after downtime.
-        resumed_at = now if entry.fault_streak else self.resumed_at
-        look_ahead = entry.defer_streak == 0 or now >= entry.look_ahead_at
-        started = time.perf_counter()
-        budget = Budget(expired=lambda: time.perf_counter() - started > PLAN_BUDGET)
-        before = entry.status
-        result = plan(
-            TaskInput(
-                name=entry.ref.name,
-                namespace=entry.ref.namespace,
-                uid=entry.ref.uid,
-                generation=entry.generation,
-                created=entry.created,
-                spec=spec,
-                status=before,
-                annotations=entry.annotations,
-                runs=tuple(entry.runs.values()),
-                failures=tuple(entry.failures),
-                resumed_at=resumed_at,
-                tombstone=entry.tombstone,
-                calendars=self.calendars.view(entry.ref.namespace, spec.calendar_names),
-                look_ahead=look_ahead,
-            ),
-            now,
-            budget,
-        )
-        self.metrics.plan_duration.observe(time.perf_counter() - started)
-        if budget.exhausted:
-            self.metrics.plan_budget_exhausted.inc()
-        entry.failures.clear()
-        self._apply(entry, result, at_once=changes_at_once(before, result.status))
-        if look_ahead:
-            # Work cut short by the budget again and again (a look-ahead that
-            # exclusions make expensive every time) backs off, as faults do, so one
-            # task takes only a sliver of the dispatcher; its ticks fire regardless.
-            entry.defer_streak = entry.defer_streak + 1 if result.deferred else 0
-            entry.look_ahead_at = now + retry_delay(entry.defer_streak)
-        return result.wake_at
-
-    def _apply(self, entry: TaskEntry, result: Plan, *, at_once: bool = True) -> None:
-        uid = entry.ref.uid
-        for create in result.creates:
-            entry.runs[create.name] = ObservedRun(
-                name=create.name,
-                kind=entry.kind,
-                nominal=create.nominal,
-                attempt=create.attempt,
-                trigger=create.trigger,
-                in_flight=True,
-                scheduled_run=create.scheduled_run,
-            )
-            self.executor.create(uid, create)
-        for delete in result.deletes:
-            self.executor.delete(entry, delete, foreground=True, lane=Lane.DELETE)
-        entry.status = result.status
-        entry.version += 1
-        if result.cleanup:
-            entry.cleanup = (entry.version, result.cleanup)
-        self.executor.status_dirty(entry, at_once=at_once)
-        for event in result.events:
-            self.events.record(entry.ref, event)
-        ns = entry.ref.namespace
-        for (field, reason), n in result.tallies.items():
-            if n <= 0:
-                continue
-            if field == "missed":
-                self.metrics.missed.labels(ns, reason).inc(n)
-            elif field in ("skipped", "excluded"):
-                self.metrics.skipped.labels(ns, reason).inc(n)
 
     # -- gauges --
 

@@ -13,8 +13,8 @@ import pytest
 
 from kron.api import RunKind, Trigger
 from kron.api.constants import MAX_INDEXED_RUNS
-from kron.engine import engine as engine_module
 from kron.engine import observing
+from kron.engine import planning as planning_module
 from kron.k8s.api import ApiError
 from kron.k8s.runs import TaskRef
 from kron.planner import CreateRun, FailureKind
@@ -45,14 +45,14 @@ def both(clock: Clock) -> Any:
 def test_a_task_whose_plan_raises_is_reported_on_its_own_and_retried_with_backoff(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = engine_module.plan
+    real = planning_module.plan
 
     def plan(task: Any, now: float, budget: Any = None) -> Any:
         if task.uid == A.uid:
             raise OverflowError("date value out of range\nsecond line")
         return real(task, now, budget)
 
-    monkeypatch.setattr(engine_module, "plan", plan)
+    monkeypatch.setattr(planning_module, "plan", plan)
     clock = Clock(T0 + 0.5)
     e = both(clock)
     plan_all(e)
@@ -75,7 +75,7 @@ def test_a_task_whose_plan_raises_is_reported_on_its_own_and_retried_with_backof
 def test_a_task_recovering_from_an_internal_error_catches_up_instead_of_firing_a_backlog(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = engine_module.plan
+    real = planning_module.plan
     broken = {"on": True}
 
     def plan(task: Any, now: float, budget: Any = None) -> Any:
@@ -83,7 +83,7 @@ def test_a_task_recovering_from_an_internal_error_catches_up_instead_of_firing_a
             raise RuntimeError("boom")
         return real(task, now, budget)
 
-    monkeypatch.setattr(engine_module, "plan", plan)
+    monkeypatch.setattr(planning_module, "plan", plan)
     clock = Clock(T0 + 0.5)
     e = engine(clock)
     e.observe_task("ADDED", task_object(A.name, A.namespace, A.uid, created="2026-01-01T00:00:00Z"))
@@ -238,7 +238,7 @@ def test_a_task_whose_look_ahead_always_runs_out_of_budget_backs_off_but_keeps_f
         looks.append(after)
         return real(self, after, count, stop)
 
-    monkeypatch.setattr(engine_module, "PLAN_BUDGET", -1.0)  # every plan runs out
+    monkeypatch.setattr(planning_module, "PLAN_BUDGET", -1.0)  # every plan runs out
     monkeypatch.setattr(Timeline, "upcoming", upcoming)
     clock = Clock(T0 + 0.5)
     e = engine(clock)
@@ -262,11 +262,11 @@ def test_a_task_that_asks_to_be_planned_again_at_once_is_planned_once_per_turn()
     e.observe_task(None, task_object("beta", "team-b", "uid-b"))
     planned: list[str] = []
 
-    def again_at_once(entry: Any, now: float) -> float:
+    def again_at_once(entry: Any, now: float, resumed_at: float) -> float:
         planned.append(entry.ref.uid)
         return now
 
-    e._plan_entry = again_at_once  # type: ignore[method-assign]
+    e.planning.plan = again_at_once  # type: ignore[method-assign]
     e.turn(clock())
     assert sorted(planned) == ["uid-a", "uid-b"]
     nxt = e.timers.next_time()
