@@ -1,7 +1,8 @@
 """The admission policy's generated files and how they hang together, without a cluster:
 fresh on disk, one validation per ScheduledTaskPolicy field, variables defined before
-use, the policy's shape (fail closed, only ScheduledTasks, never their status), and
-the documentation (docs/tenancy/admission.md) explaining every limit in its table."""
+use, the policy's shape (fail closed, only ScheduledTasks, never their status), the
+bounds and counting rule of maxCalendars, and the documentation
+(docs/tenancy/admission.md) explaining every limit in its table."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
+from kron.api import ScheduledTaskSpec
 from kron.api import constants as c
+from kron.api.crd import build_crd
 from kron.api.policy import (
     POLICY_CRD_NAME,
     ScheduledTaskPolicy,
@@ -28,8 +32,10 @@ from kron.api.policy.generated import (
     generated_files,
     render_policy_crd,
 )
+from kron.api.policy.model import MAX_CALENDARS
 
 REPO = Path(__file__).resolve().parents[2]
+CALENDAR_LISTS = ("excludeCalendars", "restrictToCalendars")
 
 
 def test_generated_policy_files_are_fresh() -> None:
@@ -100,6 +106,68 @@ def test_policy_fails_closed_and_never_sees_status_writes() -> None:
 def test_schedule_indexes_cover_the_crd_maximum() -> None:
     (indexes,) = [cel for name, cel in VARIABLES if name == "indexes"]
     assert indexes.startswith(str(list(range(c.MAX_SCHEDULES))))
+
+
+def test_max_calendars_reaches_every_calendar_a_task_can_name() -> None:
+    """maxCalendars counts distinct names of both lists: its bound is what the two lists
+    of the ScheduledTask CRD hold together (each a set, so no name twice in one)."""
+    task = build_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    lists = [task["properties"]["spec"]["properties"][f] for f in CALENDAR_LISTS]
+    assert all(node["x-kubernetes-list-type"] == "set" for node in lists)
+    assert sum(node["maxItems"] for node in lists) == MAX_CALENDARS == 2 * c.MAX_TASK_CALENDARS
+    bound = build_policy_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    field = bound["properties"]["spec"]["properties"]["maxCalendars"]
+    assert (field["type"], field["minimum"], field["maximum"]) == ("integer", 0, MAX_CALENDARS)
+
+
+@pytest.mark.parametrize("value", [0, MAX_CALENDARS])
+def test_max_calendars_admits_its_bounds(value: int) -> None:
+    assert ScheduledTaskPolicySpec.model_validate({"maxCalendars": value}).max_calendars == value
+
+
+@pytest.mark.parametrize("value", [-1, MAX_CALENDARS + 1])
+def test_max_calendars_refuses_beyond_its_bounds(value: int) -> None:
+    with pytest.raises(ValidationError, match="maxCalendars"):
+        ScheduledTaskPolicySpec.model_validate({"maxCalendars": value})
+
+
+def test_calendars_limit_reads_both_lists_on_update() -> None:
+    """An update that changes either list is checked; one that leaves both alone is not."""
+    variables = dict(VARIABLES)
+    (limit,) = [lim for lim in LIMITS if lim.field == "maxCalendars"]
+    assert "!variables.calendarsUnchanged" in limit.broken
+    assert "size(variables.calendars)" in limit.broken
+    for name in CALENDAR_LISTS:
+        assert f"oldObject.spec.{name}" in variables["calendarsUnchanged"]
+        assert f"variables.{name}" in variables["calendars"]
+
+
+@pytest.mark.parametrize(
+    ("exclude", "restrict", "count"),
+    [
+        (None, None, 0),
+        (["holidays"], None, 1),
+        (None, ["trading-days"], 1),
+        (["holidays"], ["holidays", "trading-days"], 2),
+        (["a", "b", "c"], ["c", "d"], 4),
+        ([f"c{i}" for i in range(8)], [f"c{i}" for i in range(8)], 8),
+        ([f"e{i}" for i in range(8)], [f"r{i}" for i in range(8)], MAX_CALENDARS),
+    ],
+)
+def test_calendars_counted_are_those_kron_reads(
+    exclude: list[str] | None, restrict: list[str] | None, count: int
+) -> None:
+    """The rule the CEL states (tests/chart/test_policy_limits.py holds the API server to
+    it): a name in both lists counts once, as kron reads and watches it once."""
+    spec = ScheduledTaskSpec.model_validate(
+        {
+            "schedule": "30 9 * * *",
+            "excludeCalendars": exclude,
+            "restrictToCalendars": restrict,
+            "podTemplate": {"spec": {"containers": [{"name": "m", "image": "busybox"}]}},
+        }
+    )
+    assert len(spec.calendar_names) == count
 
 
 @pytest.mark.parametrize("field", sorted(ScheduledTaskPolicySpec.model_fields))

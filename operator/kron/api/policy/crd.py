@@ -38,6 +38,12 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
         "jsonPath": ".spec.maxExcludeSchedules",
         "priority": 1,
     },
+    {
+        "name": "Max Calendars",
+        "type": "integer",
+        "jsonPath": ".spec.maxCalendars",
+        "priority": 1,
+    },
     {"name": "Max Retries", "type": "integer", "jsonPath": ".spec.maxRetries", "priority": 1},
     {
         "name": "Min Retry Backoff",

@@ -38,6 +38,12 @@ def _initial_backoff(obj: str) -> str:
     )
 
 
+def _names(obj: str, field: str) -> str:
+    """CEL: the Calendar names in ``obj.spec.<field>`` ([] when unset). Each list is a set
+    (the CRD refuses a name twice in one list)."""
+    return f"has({obj}.spec.{field}) ? {obj}.spec.{field} : []"
+
+
 FIELD_VARIABLES: Final[tuple[tuple[str, str], ...]] = (
     ("jitter", "has(object.spec.jitterSeconds) ? object.spec.jitterSeconds : 0"),
     (
@@ -53,6 +59,19 @@ FIELD_VARIABLES: Final[tuple[tuple[str, str], ...]] = (
         "excludesUnchanged",
         "oldObject != null && (has(oldObject.spec.excludeSchedules) ? "
         "oldObject.spec.excludeSchedules : []) == variables.excludes",
+    ),
+    ("excludeCalendars", _names("object", "excludeCalendars")),
+    ("restrictToCalendars", _names("object", "restrictToCalendars")),
+    (
+        "calendars",
+        "variables.excludeCalendars + "
+        "variables.restrictToCalendars.filter(n, !(n in variables.excludeCalendars))",
+    ),
+    (
+        "calendarsUnchanged",
+        f"oldObject != null && ({_names('oldObject', 'excludeCalendars')}) == "
+        f"variables.excludeCalendars && ({_names('oldObject', 'restrictToCalendars')}) == "
+        "variables.restrictToCalendars",
     ),
     ("runKind", "has(object.spec.podTemplate) ? 'Pod' : 'Job'"),
     (
@@ -77,7 +96,8 @@ FIELD_VARIABLES: Final[tuple[tuple[str, str], ...]] = (
     ),
 )
 """(name, CEL) of the task fields the limits other than the schedule ones read, with
-whether an update left each alone. They use ``schedulesUnchanged``."""
+whether an update left each alone. They use ``schedulesUnchanged``. ``calendars`` is the
+distinct Calendar names of both lists (a name in both once), as kron reads them."""
 
 SHOWN: Final = 2
 """Expressions quoted in one message; the API server drops messages over 5 KiB."""
@@ -199,6 +219,16 @@ LIMITS: Final[tuple[Limit, ...]] = (
         "'spec.excludeSchedules has ' + string(size(variables.excludes)) + ' expressions; at "
         "most ' + string(params.spec.maxExcludeSchedules) + ' are allowed here' + "
         f"{set_by('maxExcludeSchedules')}",
+    ),
+    _limit(
+        "maxCalendars",
+        "variables.calendarsUnchanged",
+        "size(variables.calendars) > params.spec.maxCalendars",
+        "spec.excludeCalendars and spec.restrictToCalendars name more Calendars than "
+        "maxCalendars of the namespace's ScheduledTaskPolicy allows",
+        "'spec.excludeCalendars and spec.restrictToCalendars name ' + "
+        "string(size(variables.calendars)) + ' distinct Calendars; at most ' + "
+        f"string(params.spec.maxCalendars) + ' are allowed here' + {set_by('maxCalendars')}",
     ),
     _limit(
         "allowedRunKinds",

@@ -25,6 +25,7 @@ from kron.api.constants import (
     MAX_JITTER_SECONDS,
     MAX_RETRIES,
     MAX_SCHEDULES,
+    MAX_TASK_CALENDARS,
 )
 from kron.api.enums import RunKind
 
@@ -37,6 +38,9 @@ POLICY_CRD_NAME: Final = f"{POLICY_PLURAL}.{GROUP}"
 MAX_MIN_INTERVAL_SECONDS: Final = 86_400
 """The coarsest interval the policy can judge: it reads the second, minute and hour
 fields of cron expressions, not the day fields (see ``kron.api.policy.cadence``)."""
+MAX_CALENDARS: Final = 2 * MAX_TASK_CALENDARS
+"""The most distinct Calendars a task can name: excludeCalendars and restrictToCalendars
+hold MAX_TASK_CALENDARS each."""
 
 
 class ScheduledTaskPolicySpec(SpecModel):
@@ -64,6 +68,14 @@ class ScheduledTaskPolicySpec(SpecModel):
     )
     max_exclude_schedules: int | None = Field(
         None, ge=0, le=MAX_EXCLUDE_SCHEDULES, description="Most expressions in excludeSchedules."
+    )
+    max_calendars: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_CALENDARS,
+        description="Most Calendars a task names in excludeCalendars and restrictToCalendars "
+        "together, each distinct name once: a name in both lists counts once (kron reads "
+        "and watches each Calendar once). 0: tasks name no Calendars.",
     )
     allowed_run_kinds: (
         Annotated[
