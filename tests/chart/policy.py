@@ -35,6 +35,7 @@ STRICT_LIMITS: dict[str, Any] = {
     "minIntervalSeconds": 300,
     "maxSchedules": 3,
     "maxExcludeSchedules": 2,
+    "maxCalendars": 4,
     "allowedRunKinds": ["Job"],
     "maxBackfillSeconds": 604_800,
     "minOnTheHourJitterSeconds": 30,

@@ -34,7 +34,12 @@ from chart.policy import (
     wait_enforced,
 )
 from contract.corpus import LENIENT_EXPRESSIONS, VALID_EXPRESSIONS
-from kron.api.constants import MAX_EXPRESSION_LENGTH, MAX_SCHEDULES
+from kron.api.constants import (
+    MAX_CALENDAR_NAME_LENGTH,
+    MAX_EXPRESSION_LENGTH,
+    MAX_SCHEDULES,
+    MAX_TASK_CALENDARS,
+)
 from kron.api.policy import cadence, policy_spec
 from kron.api.policy.cadence import MAX_FIELD_ITEMS
 from kron.api.policy.model import MAX_MIN_INTERVAL_SECONDS
@@ -169,6 +174,11 @@ def _fill(item: str, fixed: str, *, items: int = MAX_FIELD_ITEMS) -> str:
     return ",".join([item] * items) + fixed
 
 
+def _long_name(i: int) -> str:
+    """A Calendar name of the longest length, alike but for its last two characters."""
+    return f"{'c' * (MAX_CALENDAR_NAME_LENGTH - 2)}{i:02d}"
+
+
 # Items that hold no value ("9-0" is a reversed range the CRD admits): every candidate
 # value is compared with every item, the costliest case of the field analysis.
 EMPTY = "9-0"
@@ -185,6 +195,13 @@ COSTLY: dict[str, dict[str, Any]] = {
     "every item a full range": {"schedules": [_fill("*/1", " * * * * *")] * MAX_SCHEDULES},
     "longest readable @every": {
         "schedules": ["@every 99999.999999h99999.99999m99999.9999s99999.999s"] * MAX_SCHEDULES
+    },
+    "most calendars, longest names": {
+        "schedules": ["30 9 * * *"] * MAX_SCHEDULES,
+        "excludeCalendars": [_long_name(i) for i in range(MAX_TASK_CALENDARS)],
+        "restrictToCalendars": [
+            _long_name(MAX_TASK_CALENDARS + i) for i in range(MAX_TASK_CALENDARS)
+        ],
     },
     "longest expressions, unreadable": {
         "schedules": [_fill("1", " * * * *", items=200)] * MAX_SCHEDULES,
@@ -203,6 +220,8 @@ def test_costliest_tasks_get_a_verdict_not_an_error(
     answer = create(cluster, judges.every_limit, task)
     _assert_verdict(answer.message, judges.policy)
     assert not answer.admitted  # 16 schedules: maxSchedules at least
+    if "excludeCalendars" in COSTLY[case]:
+        assert f"name {2 * MAX_TASK_CALENDARS} distinct Calendars" in answer.message
 
 
 @pytest.mark.parametrize("size", [200, 250_000])

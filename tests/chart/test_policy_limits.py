@@ -8,6 +8,7 @@ ScheduledTaskPolicy fails closed.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from chart.policy import (
     scheduled_task,
     wait_enforced,
 )
+from kron.api import ScheduledTaskSpec
 from support.cluster import ClusterHandle
 from support.wait import wait_until
 
@@ -89,6 +91,11 @@ ADMITTED: dict[str, dict[str, Any]] = {
     "three schedules, two exclusions": {
         "schedules": ["30 9 * * *", "30 13 * * *", "@every 2h5m"],
         "excludeSchedules": ["* * 25 12 *", "* * 1 1 *"],
+        **OK,
+    },
+    "four calendars, one named in both lists": {
+        "excludeCalendars": ["holidays", "closures", "freeze"],
+        "restrictToCalendars": ["freeze", "trading-days"],
         **OK,
     },
     "the longest deadline": {"startingDeadlineSeconds": 600},
@@ -174,6 +181,23 @@ REFUSED: dict[str, Refused] = {
         "maxExcludeSchedules",
         {"excludeSchedules": ["* * 1 1 *", "* * 25 12 *", "* * 26 12 *"], **OK},
         ("spec.excludeSchedules has 3 expressions; at most 2 are allowed here",),
+    ),
+    "five calendars": Refused(
+        "maxCalendars",
+        {
+            "excludeCalendars": ["holidays", "closures", "freeze"],
+            "restrictToCalendars": ["trading-days", "month-end"],
+            **OK,
+        },
+        (
+            "spec.excludeCalendars and spec.restrictToCalendars name 5 distinct Calendars; "
+            "at most 4 are allowed here",
+        ),
+    ),
+    "five business-day calendars": Refused(
+        "maxCalendars",
+        {"restrictToCalendars": ["mon", "tue", "wed", "thu", "fri"], **OK},
+        ("name 5 distinct Calendars",),
     ),
     "bare Pods": Refused(
         "allowedRunKinds",
@@ -274,6 +298,7 @@ def test_one_refusal_lists_every_broken_limit(cluster: ClusterHandle, bound: Bou
         annotations={BACKFILL: EIGHT_DAYS},
         schedules=["*/10 * * * * *", "@hourly", "30 1 * * *", "30 2 * * *"],
         excludeSchedules=["* * 1 1 *", "* * 2 1 *", "* * 3 1 *"],
+        excludeCalendars=["a", "b", "c", "d", "e"],
         podTemplate=POD_TEMPLATE,
         retryPolicy={"maxRetries": 5, "backoff": {"initialSeconds": 1}},
     )
@@ -281,6 +306,42 @@ def test_one_refusal_lists_every_broken_limit(cluster: ClusterHandle, bound: Bou
     assert not answer.admitted
     for limit in STRICT_LIMITS:
         assert f"{limit} of ScheduledTaskPolicy {bound.strict_policy}" in answer.message, limit
+
+
+def _calendar_lists(rng: random.Random) -> dict[str, list[str]]:
+    pool = ["holidays", "closures", "freeze", "trading-days", "month-end", "a", "b", "c", "d"]
+    lists = {
+        name: rng.sample(pool, rng.randint(0, 6))
+        for name in ("excludeCalendars", "restrictToCalendars")
+    }
+    return {name: names for name, names in lists.items() if names}
+
+
+def test_api_server_counts_calendars_as_kron_reads_them(
+    cluster: ClusterHandle, bound: Bound
+) -> None:
+    """maxCalendars counts the distinct names of both lists, a name in both once: the
+    Calendars kron reads and watches for the task (ScheduledTaskSpec.calendar_names)."""
+    limit = STRICT_LIMITS["maxCalendars"]
+    rng = random.Random(7)
+    tasks = [scheduled_task(f"k{i}", **_calendar_lists(rng), **OK) for i in range(40)]
+    answers = create_all(cluster, bound.strict, tasks)
+    wrong = []
+    for task in tasks:
+        count = len(ScheduledTaskSpec.model_validate(task["spec"]).calendar_names)
+        said = answers[task["metadata"]["name"]]
+        quoted = f"name {count} distinct Calendars; at most {limit} are allowed here"
+        agrees = said == "" if count <= limit else quoted in said
+        if not agrees:
+            wrong.append(f"{task['spec']}: {count} Calendars, API server: {said or 'admitted'}")
+    assert not wrong, "\n".join(wrong)
+    overlapping = [
+        t
+        for t in tasks
+        if set(t["spec"].get("excludeCalendars", ()))
+        & set(t["spec"].get("restrictToCalendars", ()))
+    ]
+    assert overlapping and any(answers.values()) and not all(answers.values())
 
 
 def test_unbound_namespace_admits_everything_the_schema_does(
@@ -305,7 +366,10 @@ def test_updates_that_leave_a_broken_limit_alone_pass(
             schedule="*/10 * * * * *",
             podTemplate=POD_TEMPLATE,
             retryPolicy={"maxRetries": 10, "backoff": {"initialSeconds": 1}},
-        )  # per-second, bare Pods, no jitter on the hour, no deadline, retries in a rush
+            excludeCalendars=["holidays", "closures", "freeze", "audit"],
+            restrictToCalendars=["trading-days"],
+        )  # per-second, bare Pods, no jitter on the hour, no deadline, retries in a rush,
+        # five calendars
         created = create(cluster, namespace, offender, dry_run=False)
         assert created.admitted, created.message
         cluster.kubectl("label", "namespace", namespace, *_pairs(bound.policy.label("strict")))
@@ -336,6 +400,7 @@ def test_updates_that_leave_a_broken_limit_alone_pass(
         assert "maxStartingDeadlineSeconds" not in faster.stderr
         assert "maxRetries" not in faster.stderr
         assert "minRetryBackoffSeconds" not in faster.stderr
+        assert "maxCalendars" not in faster.stderr
 
         deadline = patch({"spec": {"startingDeadlineSeconds": 7200}})
         assert deadline.returncode != 0
@@ -349,6 +414,17 @@ def test_updates_that_leave_a_broken_limit_alone_pass(
         assert "spec.retryPolicy.backoff.initialSeconds is 1;" in fewer.stderr
         assert "minIntervalSeconds" not in fewer.stderr
 
+        # One more calendar is a change to the calendars, over the limit.
+        more = patch({"spec": {"restrictToCalendars": ["trading-days", "month-end"]}})
+        assert more.returncode != 0
+        assert (
+            "spec.excludeCalendars and spec.restrictToCalendars name 6 distinct Calendars; "
+            f"at most 4 are allowed here (maxCalendars of ScheduledTaskPolicy "
+            f"{bound.strict_policy})"
+        ) in more.stderr
+        assert "minIntervalSeconds" not in more.stderr
+
+        # Still five calendars, untouched: only the schedule is checked.
         fixed = patch({"spec": {"schedule": "30 9 * * *"}})
         assert fixed.returncode == 0, fixed.stderr
     finally:

@@ -70,6 +70,7 @@ def test_profile_becomes_a_scheduled_task_policy_and_its_binding(helm: Helm) -> 
         ({"namespaceSelector": {}}, "/policy/profiles/shared/namespaceSelector"),
         ({**SHARED, "limits": {"minIntervalSeconds": 0}}, "minIntervalSeconds"),
         ({**SHARED, "limits": {"maxSchedules": 17}}, "maxSchedules"),
+        ({**SHARED, "limits": {"maxCalendars": 17}}, "maxCalendars"),
         ({**SHARED, "limits": {"allowedRunKinds": ["CronJob"]}}, "allowedRunKinds"),
         ({**SHARED, "limits": {"minInterval": 60}}, "minInterval"),
         ({**SHARED, "validationActions": ["Block"]}, "validationActions"),

@@ -161,6 +161,8 @@ def test_tenants_attempts_are_refused_and_the_limits_hold(
         ({"minIntervalSeconds": 86_401}, "spec.minIntervalSeconds"),
         ({"minIntervalSeconds": "60"}, "spec.minIntervalSeconds"),
         ({"maxSchedules": 17}, "spec.maxSchedules"),
+        ({"maxCalendars": 17}, "spec.maxCalendars"),
+        ({"maxCalendars": -1}, "spec.maxCalendars"),
         ({"allowedRunKinds": ["CronJob"]}, "spec.allowedRunKinds[0]"),
         ({"allowedRunKinds": []}, "spec.allowedRunKinds"),
         ({"allowedRunKinds": ["Job", "Job"]}, "spec.allowedRunKinds[1]"),
