@@ -289,8 +289,14 @@ def results_line(result: dict[str, object]) -> str:
     )
 
 
-def update_page(page: Path, line: str) -> None:
-    start, end = "<!-- bench-core:start -->", "<!-- bench-core:end -->"
+def update_page(
+    page: Path,
+    line: str,
+    start: str = "<!-- bench-core:start -->",
+    end: str = "<!-- bench-core:end -->",
+) -> None:
+    """Put `line` between the markers `start` and `end` of `page` (the pure benchmarks'
+    figures; `make bench` rewrites its own tables with bench.report)."""
     text = page.read_text()
     if start not in text or end not in text:
         raise SystemExit(f"{page}: no {start} ... {end} block")

@@ -34,6 +34,7 @@ import kopf  # noqa: E402
 from kopf._core.reactor.inventory import ResourceMemories  # noqa: E402
 
 from bench import scale, workload  # noqa: E402
+from bench_core import update_page  # noqa: E402
 from kron.api import RunKind, ScheduledTaskSpec, Trigger  # noqa: E402
 from kron.engine import Engine  # noqa: E402
 from kron.k8s.api import KubeApi  # noqa: E402
@@ -188,16 +189,6 @@ def results_line(result: dict[str, Any]) -> str:
     )
 
 
-def update_page(page: Path, line: str) -> None:
-    text = page.read_text()
-    if PAGE_START not in text or PAGE_END not in text:
-        raise SystemExit(f"{page}: no {PAGE_START} ... {PAGE_END} block")
-    head, rest = text.split(PAGE_START, 1)
-    _, tail = rest.split(PAGE_END, 1)
-    page.write_text(f"{head}{PAGE_START}\n{line}\n{PAGE_END}{tail}")
-    print(f"updated {page}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=20_000)
@@ -216,7 +207,7 @@ def main() -> None:
     line = results_line(result)
     print(line)
     if args.update_docs:
-        update_page(ROOT / "docs" / "performance.md", line)
+        update_page(ROOT / "docs" / "performance.md", line, PAGE_START, PAGE_END)
 
 
 if __name__ == "__main__":
