@@ -123,7 +123,7 @@ def test_alerts_cover_the_failure_modes_with_real_metrics(rendered: list[dict[st
     assert "kron_ticks_missed_total" in alerts["KronTicksMissed"]["expr"]
     assert 'result="Failed"' in alerts["KronRunsFailing"]["expr"]
     capped = alerts["KronActiveRunsCapped"]["expr"]
-    assert 'kron_ticks_skipped_total{' in capped and 'reason="TooManyActive"' in capped
+    assert "kron_ticks_skipped_total{" in capped and 'reason="TooManyActive"' in capped
     overdue = alerts["KronTaskOverdue"]
     assert overdue["expr"].startswith("max by (namespace, exported_namespace) (kron_tasks_overdue{")
     assert overdue["expr"].endswith("> 0") and overdue["for"] == "5m"
