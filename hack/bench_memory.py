@@ -35,7 +35,7 @@ from kopf._core.reactor.inventory import ResourceMemories  # noqa: E402
 
 from bench import scale, workload  # noqa: E402
 from bench_core import update_page  # noqa: E402
-from kron.api import RunKind, ScheduledTaskSpec, Trigger  # noqa: E402
+from kron.api import RunKind, Trigger  # noqa: E402
 from kron.engine import Engine  # noqa: E402
 from kron.k8s.api import KubeApi  # noqa: E402
 from kron.k8s.runs import build_run  # noqa: E402
@@ -88,7 +88,7 @@ def job_body(engine: Engine, uid: str) -> dict[str, Any]:
     assert spec is not None
     nominal = int(NOW) - 3600
     create = CreateRun(run_name(entry.ref.name, nominal), nominal, 0, Trigger.SCHEDULE, nominal)
-    obj = build_run(entry.ref, ScheduledTaskSpec.model_validate(spec.model_dump()), create)
+    obj = build_run(entry.ref, spec, create)
     meta = obj["metadata"]
     meta.update(uid=f"run-{uid}", resourceVersion="5", creationTimestamp=rfc3339(nominal))
     obj["status"] = {"succeeded": 0, "conditions": [{"type": "Complete", "status": "True"}]}
